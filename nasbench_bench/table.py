@@ -45,7 +45,9 @@ class Table:
             if arr.ndim != 3 or arr.shape[:2] != (n, e):
                 raise ValueError(f"Table {self.name!r}: {name} has shape {arr.shape}, expected ({n}, {e}, T)")
         if self.n_trials.shape != (n, e):
-            raise ValueError(f"Table {self.name!r}: n_trials has shape {self.n_trials.shape}, expected ({n}, {e})")
+            raise ValueError(
+                f"Table {self.name!r}: n_trials has shape {self.n_trials.shape}, expected ({n}, {e})"
+            )
         if self.score_metric not in ("test", "validation"):
             raise ValueError(f"score_metric must be 'test' or 'validation', got {self.score_metric!r}")
         if self.score_metric == "test" and self.test_acc is None:
@@ -112,7 +114,11 @@ class Table:
     def describe(self) -> str:
         """One line naming the table, its size and what regret means on it."""
         kind = "SYNTHETIC " if self.synthetic else ""
-        metric = "mean test accuracy" if self.score_metric == "test" else "mean VALIDATION accuracy (no test split)"
+        metric = (
+            "mean test accuracy"
+            if self.score_metric == "test"
+            else "mean VALIDATION accuracy (no test split)"
+        )
         return (
             f"{kind}table {self.name!r}: {self.n_cells:,} cells x budgets {self.budgets.tolist()} x "
             f"{self.max_trials} trials; regret on {metric} at budget {self.top_budget}"

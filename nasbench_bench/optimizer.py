@@ -1,0 +1,155 @@
+"""The optimizer interface and registry.
+
+An optimizer is a class with a ``name``, its hyperparameters' ``defaults`` (the paper's settings) and
+either the ask/tell pair (the oracle drives the loop) or ``run(oracle)`` (the optimizer owns its loop, as
+hpbandster and SMAC do). Configurations are encoding vectors (see :mod:`nasbench_bench.encodings`) or
+dicts. The search only ever sees :class:`~nasbench_bench.oracle.Evaluation` (no test accuracy).
+
+Optimizers are found by name: built-ins, classes registered with :func:`register`, the
+``nasbench_bench.optimizers`` entry-point group, or a dotted path ``package.module:Class``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Mapping
+from importlib.metadata import entry_points
+from typing import Any, ClassVar
+
+import numpy as np
+
+from nasbench_bench.encodings import Encoding
+from nasbench_bench.oracle import BudgetExhausted, Evaluation, Oracle, Trajectory
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "nasbench_bench.optimizers"
+
+#: Built-in optimizers: registry name -> "module:Class" (imported only when used).
+BUILTINS: dict[str, str] = {
+    "rs": "optimizers.random_search:RandomSearch",
+    "re": "optimizers.regularized_evolution:RegularizedEvolution",
+    "reinforce": "optimizers.reinforce:Reinforce",
+    "tpe": "optimizers.tpe:TPE",
+    "smac": "optimizers.smac:SMAC",
+    "hb": "optimizers.hyperband:Hyperband",
+    "bohb": "optimizers.bohb:BOHB",
+}
+
+
+class Optimizer:
+    """Base class: subclass it, set ``name`` and ``defaults``, implement ``ask``/``tell`` or ``run``.
+
+    ``self.rng`` is this run's own ``numpy.random.Generator``; ``self.hp`` the hyperparameters (defaults
+    overridden by keyword arguments; unknown names are an error).
+    """
+
+    name: ClassVar[str] = ""
+    defaults: ClassVar[Mapping[str, Any]] = {}
+    #: True if the optimizer evaluates several budgets (fidelities) of the table.
+    multi_fidelity: ClassVar[bool] = False
+    #: True if runs are only reproducible with a fixed PYTHONHASHSEED (the runner then guarantees one).
+    needs_fixed_hashseed: ClassVar[bool] = False
+
+    def __init__(self, encoding: Encoding, seed: int = 0, **hyperparameters: Any) -> None:
+        unknown = sorted(set(hyperparameters) - set(self.defaults))
+        if unknown:
+            raise TypeError(
+                f"optimizer {self.name or type(self).__name__!r} has no hyperparameter(s) {unknown}; "
+                f"valid: {sorted(self.defaults)}"
+            )
+        self.encoding = encoding
+        self.seed = int(seed)
+        self.rng = np.random.default_rng(self.seed)
+        self.hp: dict[str, Any] = {**self.defaults, **hyperparameters}
+        self.setup()
+
+    def setup(self) -> None:
+        """Called at the end of ``__init__``: build state from ``self.hp``."""
+
+    def ask(self) -> np.ndarray | Mapping[str, Any]:
+        """The next configuration to evaluate (vector or dict)."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither ask/tell nor run")
+
+    def tell(self, config: np.ndarray | Mapping[str, Any], evaluation: Evaluation) -> None:
+        """Receive the evaluation of a configuration returned by :meth:`ask`."""
+
+    def run(self, oracle: Oracle) -> None:
+        """Drive the search until the oracle raises :class:`BudgetExhausted` (default: ask/tell loop)."""
+        while True:
+            config = self.ask()
+            self.tell(config, oracle.evaluate(config))
+
+
+def run_optimizer(optimizer: Optimizer, oracle: Oracle) -> Trajectory:
+    """Run ``optimizer`` on ``oracle`` until the budget is spent; return the run's trajectory."""
+    try:
+        optimizer.run(oracle)
+    except BudgetExhausted:
+        pass
+    if not oracle.exhausted:
+        log.warning("%s stopped before its budget was spent (clock %.1f s)", optimizer.name, oracle.clock)
+    return oracle.trajectory()
+
+
+# -- registry -----------------------------------------------------------------------------------------
+_REGISTERED: dict[str, type[Optimizer]] = {}
+
+
+def register(cls: type[Optimizer]) -> type[Optimizer]:
+    """Class decorator: make ``cls`` available by ``cls.name``."""
+    if not (isinstance(cls, type) and issubclass(cls, Optimizer)) or not cls.name:
+        raise TypeError(f"{cls!r} must be an Optimizer subclass with a non-empty `name`")
+    _REGISTERED[cls.name] = cls
+    return cls
+
+
+def _load_path(path: str) -> type[Optimizer]:
+    module_name, _, attr = path.partition(":")
+    if not attr:
+        raise ValueError(f"optimizer path {path!r} must look like 'package.module:ClassName'")
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(f"cannot import module {module_name!r} for optimizer {path!r}: {exc}") from exc
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise ValueError(f"module {module_name!r} has no {attr!r} (optimizer {path!r})") from None
+    if not (isinstance(obj, type) and issubclass(obj, Optimizer)):
+        raise TypeError(f"{path!r} is not a subclass of nasbench_bench.Optimizer")
+    return obj
+
+
+def _entry_points() -> dict[str, str]:
+    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def available() -> dict[str, str]:
+    """All optimizer names -> where they come from ('module:Class')."""
+    out = dict(BUILTINS)
+    out.update(_entry_points())
+    out.update({n: f"{c.__module__}:{c.__qualname__}" for n, c in _REGISTERED.items()})
+    return out
+
+
+def get_optimizer(name: str) -> type[Optimizer]:
+    """Resolve an optimizer class by registry name, entry point or ``module:Class`` path."""
+    if name in _REGISTERED:
+        return _REGISTERED[name]
+    if name in BUILTINS:
+        return _load_path(BUILTINS[name])
+    eps = _entry_points()
+    if name in eps:
+        return _load_path(eps[name])
+    if ":" in name:
+        return _load_path(name)
+    raise KeyError(f"unknown optimizer {name!r}; available: {sorted(available())} or 'package.module:Class'")
+
+
+def optimizer_path(name: str) -> str:
+    """An importable ``module:Class`` path for ``name`` (what worker processes resolve)."""
+    cls = get_optimizer(name)
+    return f"{cls.__module__}:{cls.__qualname__}"

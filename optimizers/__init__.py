@@ -1,0 +1,1 @@
+"""Built-in optimizers of nasbench_bench, one short module each (see ``nasbench_bench.optimizer``)."""
