@@ -14,7 +14,7 @@ import math
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -28,8 +28,7 @@ class BudgetExhausted(Exception):
     """Raised by :meth:`Oracle.evaluate` once the run's simulated time budget is spent."""
 
 
-@dataclass(frozen=True)
-class Evaluation:
+class Evaluation(NamedTuple):
     """What the search sees of one evaluation. There is deliberately no test accuracy here."""
 
     valid: bool
@@ -89,15 +88,16 @@ class Oracle:
         self.time_budget = float(time_budget)
         self.max_evaluations = max_evaluations
         self._rng = np.random.default_rng(seed)
-        self._row_of_cell = _row_of_cell(table, encoding)
+        self._row_of_cell: list[int] = _row_of_cell(table, encoding).tolist()
         self._valid = table.valid_acc
         self._train = table.train_acc
         self._time = table.train_time
         self._ntrials = table.n_trials
-        self._score = table.score
+        self._score: list[float] = table.score.tolist()
         self._best = table.best_score
         self._top = len(table.budgets) - 1
         self._budget_idx = {int(b): i for i, b in enumerate(table.budgets)}
+        self._top_budget = int(table.budgets[-1])
         self._uniform: list[float] = []
         self._u = 0
         self.clock = 0.0
@@ -105,7 +105,14 @@ class Oracle:
         self._inc_row = -1
         self._inc_val = -math.inf
         self._regret = math.nan
-        self._rec: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [])
+        self._t: list[float] = []
+        self._row: list[int] = []
+        self._bud: list[int] = []
+        self._tri: list[int] = []
+        self._val: list[float] = []
+        self._tr: list[float] = []
+        self._inc: list[int] = []
+        self._reg: list[float] = []
 
     # -- charged evaluations --------------------------------------------------------------------------
     def evaluate(self, config: Mapping[str, Any] | np.ndarray, budget: int | None = None) -> Evaluation:
@@ -118,40 +125,32 @@ class Oracle:
 
     def evaluate_cell(self, cell: int, budget: int | None = None) -> Evaluation:
         """Evaluate the encoding's cell index ``cell`` (-1 = invalid configuration)."""
-        if self.exhausted:
-            raise BudgetExhausted(self._stop_reason())
-        if budget is None:
-            b = self._top
-        else:
-            try:
-                b = self._budget_idx[int(budget)]
-            except KeyError:
-                raise ValueError(
-                    f"budget {budget!r} is not in table {self.table.name!r}; valid: {list(self._budget_idx)}"
-                ) from None
-        if self.max_evaluations is not None and len(self._rec[0]) >= self.max_evaluations:
+        if self.exhausted or (self.max_evaluations is not None and len(self._t) >= self.max_evaluations):
             self.exhausted = True
             raise BudgetExhausted(self._stop_reason())
-        rec = self._rec
-        fid = int(self.table.budgets[b])
-        row = int(self._row_of_cell[cell]) if cell >= 0 else -1
+        if budget is None:
+            b, fid = self._top, self._top_budget
+        else:
+            b = self._budget_idx.get(budget, -1)
+            if b < 0:
+                raise ValueError(
+                    f"budget {budget!r} is not in table {self.table.name!r}; valid: {list(self._budget_idx)}"
+                )
+            fid = int(budget)
+        row = self._row_of_cell[cell] if cell >= 0 else -1
         if row < 0:
             if cell >= 0:
                 raise KeyError(
                     f"cell {self.encoding.cell_ids()[cell]!r} is valid but absent from table "
                     f"{self.table.name!r} ({self.table.n_cells:,} cells)"
                 )
-            for lst, v in zip(
-                rec, (self.clock, -1, fid, -1, math.nan, math.nan, self._inc_row, self._regret)
-            ):
-                lst.append(v)
+            self._append(self.clock, -1, fid, -1, math.nan, math.nan)
             return Evaluation(False, math.nan, math.nan, 0.0, fid, self.clock)
         if self._u >= len(self._uniform):
             self._uniform = self._rng.random(_UNIFORM_BLOCK).tolist()
             self._u = 0
-        u = self._uniform[self._u]
+        trial = int(self._uniform[self._u] * self._ntrials[row, b])
         self._u += 1
-        trial = int(u * self._ntrials[row, b])
         cost = float(self._time[row, b, trial])
         if self.clock + cost > self.time_budget:
             self.exhausted = True
@@ -162,10 +161,19 @@ class Oracle:
         if val > self._inc_val:
             self._inc_val = val
             self._inc_row = row
-            self._regret = self._best - float(self._score[row])
-        for lst, v in zip(rec, (self.clock, row, fid, trial, val, tr, self._inc_row, self._regret)):
-            lst.append(v)
+            self._regret = self._best - self._score[row]
+        self._append(self.clock, row, fid, trial, val, tr)
         return Evaluation(True, val, tr, cost, fid, self.clock)
+
+    def _append(self, t: float, row: int, fid: int, trial: int, val: float, tr: float) -> None:
+        self._t.append(t)
+        self._row.append(row)
+        self._bud.append(fid)
+        self._tri.append(trial)
+        self._val.append(val)
+        self._tr.append(tr)
+        self._inc.append(self._inc_row)
+        self._reg.append(self._regret)
 
     # -- state ----------------------------------------------------------------------------------------
     @property
@@ -174,7 +182,7 @@ class Oracle:
 
     @property
     def n_evaluations(self) -> int:
-        return len(self._rec[0])
+        return len(self._t)
 
     @property
     def regret(self) -> float:
@@ -182,22 +190,21 @@ class Oracle:
         return self._regret
 
     def _stop_reason(self) -> str:
-        if self.max_evaluations is not None and len(self._rec[0]) >= self.max_evaluations:
+        if self.max_evaluations is not None and len(self._t) >= self.max_evaluations:
             return f"max_evaluations={self.max_evaluations} reached"
         return f"time budget {self.time_budget:g} s spent (clock {self.clock:.1f} s)"
 
     def trajectory(self) -> Trajectory:
         """The run record so far as arrays."""
-        t, row, bud, tri, val, tr, inc, reg = self._rec
         return Trajectory(
-            time=np.asarray(t, dtype=np.float64),
-            row=np.asarray(row, dtype=np.int64),
-            budget=np.asarray(bud, dtype=np.int64),
-            trial=np.asarray(tri, dtype=np.int8),
-            valid_acc=np.asarray(val, dtype=np.float64),
-            train_acc=np.asarray(tr, dtype=np.float64),
-            incumbent=np.asarray(inc, dtype=np.int64),
-            regret=np.asarray(reg, dtype=np.float64),
+            time=np.asarray(self._t, dtype=np.float64),
+            row=np.asarray(self._row, dtype=np.int64),
+            budget=np.asarray(self._bud, dtype=np.int64),
+            trial=np.asarray(self._tri, dtype=np.int8),
+            valid_acc=np.asarray(self._val, dtype=np.float64),
+            train_acc=np.asarray(self._tr, dtype=np.float64),
+            incumbent=np.asarray(self._inc, dtype=np.int64),
+            regret=np.asarray(self._reg, dtype=np.float64),
         )
 
 

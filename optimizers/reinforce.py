@@ -64,4 +64,4 @@ class Reinforce(Optimizer):
             if advantage != 0.0:
                 grad = -probs
                 grad[rows, choice] += 1.0
-                self.logits += lr * advantage * np.nan_to_num(grad)
+                self.logits += lr * advantage * grad
