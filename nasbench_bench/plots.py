@@ -1,0 +1,229 @@
+"""Figure renderers for the tidy frames of :mod:`nasbench_bench.analysis` (matplotlib, Agg, no pyplot)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from nasbench_bench.paths import atomic_path
+
+log = logging.getLogger(__name__)
+
+SYNTHETIC_MARK = "SYNTHETIC DATA"
+
+# Fixed colours for the paper's methods (by lower-cased label) so every figure agrees.
+KNOWN_COLORS: dict[str, str] = {
+    "rs": "#7f7f7f", "random_search": "#7f7f7f", "random": "#7f7f7f",
+    "re": "#d62728", "regularized_evolution": "#d62728", "evolution": "#d62728",
+    "rl": "#9467bd", "reinforce": "#9467bd",
+    "tpe": "#2ca02c",
+    "smac": "#1f77b4",
+    "hb": "#ff7f0e", "hyperband": "#ff7f0e",
+    "bohb": "#8c564b",
+}
+_EXTRA = ["#e377c2", "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173",
+          "#3182bd", "#31a354"]
+_STYLES = ["-", "--", "-.", ":"]
+
+
+def optimizer_color(label: str) -> str:
+    """Colour of an optimizer label, the same in every figure (unknown labels: hash into a palette)."""
+    known = KNOWN_COLORS.get(label.lower())
+    return known if known is not None else _EXTRA[zlib.crc32(label.encode()) % len(_EXTRA)]
+
+
+def _linestyle(label: str) -> str:
+    return "-" if label.lower() in KNOWN_COLORS else _STYLES[zlib.crc32(label.encode()) % len(_STYLES)]
+
+
+def regret_label(score_metric: str) -> str:
+    """Axis label for the regret measured on ``score_metric`` ('test' or 'validation')."""
+    if score_metric in ("test", "validation"):
+        return f"{score_metric} regret"
+    return f"regret ({score_metric})"
+
+
+def _title(title: str, synthetic: bool) -> str:
+    return f"{SYNTHETIC_MARK} - {title}" if synthetic and SYNTHETIC_MARK not in title else title
+
+
+def save_figure(fig: Figure, path_stem: str | os.PathLike[str], title: str = "") -> list[Path]:
+    """Write ``path_stem.png`` and ``path_stem.pdf`` atomically (``title`` also goes in their metadata)."""
+    FigureCanvasAgg(fig)
+    stem = Path(path_stem)
+    paths = []
+    for ext, kwargs in (
+        ("png", {"dpi": 150, "metadata": {"Title": title}}),
+        ("pdf", {"metadata": {"Title": title, "CreationDate": None}}),
+    ):
+        dest = stem.with_name(stem.name + "." + ext)
+        with atomic_path(dest) as tmp:
+            fig.savefig(tmp, format=ext, bbox_inches="tight", **kwargs)
+        paths.append(dest)
+        log.info("wrote %s", dest)
+    return paths
+
+
+def _single_benchmark(df: pd.DataFrame, what: str) -> None:
+    if "benchmark" in df.columns and df["benchmark"].nunique() > 1:
+        raise ValueError(f"{what} holds several benchmarks; plot one at a time")
+
+
+def plot_figure7(
+    summary_curves: pd.DataFrame,
+    final_ecdf: pd.DataFrame,
+    title: str,
+    path_stem: str | os.PathLike[str],
+    *,
+    score_metric: str = "test",
+    synthetic: bool = False,
+    band: str = "ci",
+    ci: float = 0.95,
+    quantiles: tuple[float, float] = (0.25, 0.75),
+    final_time: float | None = None,
+) -> list[Path]:
+    """Draw :func:`figure7` and write ``path_stem.png`` and ``path_stem.pdf``; returns both paths."""
+    fig = figure7(summary_curves, final_ecdf, title, score_metric=score_metric, synthetic=synthetic,
+                  band=band, ci=ci, quantiles=quantiles, final_time=final_time)
+    return save_figure(fig, path_stem, _title(title, synthetic))
+
+
+def plot_ranks(
+    avg_rank: pd.DataFrame,
+    title: str,
+    path_stem: str | os.PathLike[str],
+    *,
+    score_metric: str = "test",
+    synthetic: bool = False,
+) -> list[Path]:
+    """Draw :func:`ranks_figure` and write ``path_stem.png`` and ``path_stem.pdf``; returns both paths."""
+    fig = ranks_figure(avg_rank, title, score_metric=score_metric, synthetic=synthetic)
+    return save_figure(fig, path_stem, _title(title, synthetic))
+
+
+def figure7(
+    summary_curves: pd.DataFrame,
+    final_ecdf: pd.DataFrame,
+    title: str,
+    *,
+    score_metric: str = "test",
+    synthetic: bool = False,
+    band: str = "ci",
+    ci: float = 0.95,
+    quantiles: tuple[float, float] = (0.25, 0.75),
+    final_time: float | None = None,
+) -> Figure:
+    """Two panels like the paper's Figure 7.
+
+    Left: mean regret over runs vs simulated time (log-log), dotted while only some runs have a
+    valid evaluation (the mean is then over those runs); the shaded band is the bootstrap CI of
+    the mean (``band='ci'``) or the run quantiles (``band='quantile'``), said in the legend; ``ci`` and
+    ``quantiles`` only label the band and must match what :func:`summarize_curves` was given.
+    Right: ECDF of the final regret per optimizer (log x); a regret of exactly 0 cannot sit on a
+    log axis and is drawn at a floor value noted in the panel.
+    """
+    if band not in ("ci", "quantile"):
+        raise ValueError("band must be 'ci' or 'quantile'")
+    _single_benchmark(summary_curves, "summary_curves")
+    _single_benchmark(final_ecdf, "final_ecdf")
+    ylab = regret_label(score_metric)
+    fig = Figure(figsize=(12, 4.6))
+    ax, ax2 = fig.subplots(1, 2)
+
+    lo_col, hi_col = ("ci_low", "ci_high") if band == "ci" else ("q_low", "q_high")
+    if band == "ci":
+        band_text = f"{ci:.0%} bootstrap CI of the mean"
+    else:
+        band_text = f"{quantiles[0]:.0%}-{quantiles[1]:.0%} quantiles of runs"
+    t_all = summary_curves["time"].to_numpy(dtype=float) if len(summary_curves) else np.array([10.0, 1e7])
+    for opt, grp in summary_curves.groupby("optimizer", sort=True):
+        grp = grp.sort_values("time")
+        t = grp["time"].to_numpy(dtype=float)
+        mean = grp["mean"].to_numpy(dtype=float)
+        n_runs = int(grp["n_runs"].max()) if "n_runs" in grp else 0
+        color = optimizer_color(str(opt))
+        with np.errstate(invalid="ignore"):
+            show = np.isfinite(mean) & (mean > 0)
+        full = grp["n_runs"].to_numpy() == n_runs if "n_runs" in grp else np.ones(len(t), bool)
+        partial = show & ~full
+        if partial.any():  # mean over only the runs that already have a value: drawn faint
+            last = np.flatnonzero(partial)[-1]
+            ax.plot(t[: last + 2][show[: last + 2]], mean[: last + 2][show[: last + 2]], color=color,
+                    ls=":", lw=1.0, alpha=0.7)
+        ax.plot(np.where(full & show, t, np.nan), np.where(full & show, mean, np.nan), color=color,
+                ls=_linestyle(str(opt)), lw=1.6, label=f"{opt} (n={n_runs})")
+        lo, hi = grp[lo_col].to_numpy(dtype=float), grp[hi_col].to_numpy(dtype=float)
+        ok = np.isfinite(lo) & np.isfinite(hi) & (hi > 0)
+        ax.fill_between(t, np.where(ok, np.maximum(lo, 1e-12), np.nan), np.where(ok, hi, np.nan),
+                        color=color, alpha=0.18, lw=0)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(float(np.min(t_all)), float(np.max(t_all)))
+    ax.set_xlabel("simulated wall-clock time [s]")
+    ax.set_ylabel(f"mean {ylab}")
+    ax.grid(True, which="major", alpha=0.3)
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(handles, labels, fontsize=8, title_fontsize=8,
+                  title=f"shaded: {band_text}\ndotted: not every run has a value yet")
+    ax.set_title("mean regret over runs", fontsize=10)
+
+    x_pos = final_ecdf.loc[final_ecdf["final_regret"] > 0, "final_regret"]
+    floor = float(x_pos.min()) / 10.0 if len(x_pos) else 1e-6
+    has_zero = bool((final_ecdf["final_regret"] <= 0).any())
+    for opt, grp in final_ecdf.groupby("optimizer", sort=True):
+        grp = grp.sort_values("final_regret")
+        x = np.maximum(grp["final_regret"].to_numpy(dtype=float), floor)
+        y = grp["ecdf"].to_numpy(dtype=float)
+        ax2.step(np.concatenate([[floor], x]), np.concatenate([[0.0], y]), where="post",
+                 color=optimizer_color(str(opt)), ls=_linestyle(str(opt)), lw=1.6, label=str(opt))
+    ax2.set_xscale("log")
+    ax2.set_ylim(0, 1.02)
+    when = f"at {final_time:.3g} s" if final_time is not None else "at the end of each run"
+    ax2.set_xlabel(f"final {ylab} ({when})")
+    ax2.set_ylabel("fraction of runs (ECDF)")
+    ax2.grid(True, which="major", alpha=0.3)
+    if has_zero:
+        ax2.text(0.02, 0.97, f"regret 0 drawn at {floor:.1e}", transform=ax2.transAxes, fontsize=8, va="top")
+    if len(final_ecdf):
+        ax2.legend(fontsize=8, loc="lower right")
+    ax2.set_title("ECDF of final regret", fontsize=10)
+
+    fig.suptitle(_title(title, synthetic), color="red" if synthetic else "black")
+    return fig
+
+
+def ranks_figure(
+    avg_rank: pd.DataFrame,
+    title: str,
+    *,
+    score_metric: str = "test",
+    synthetic: bool = False,
+) -> Figure:
+    """Average rank (1 = lowest regret) vs simulated time, log x."""
+    _single_benchmark(avg_rank, "avg_rank")
+    fig = Figure(figsize=(7, 4.6))
+    ax = fig.subplots()
+    for opt, grp in avg_rank.groupby("optimizer", sort=True):
+        grp = grp.sort_values("time")
+        ax.plot(grp["time"], grp["mean_rank"], color=optimizer_color(str(opt)), ls=_linestyle(str(opt)),
+                lw=1.6, label=str(opt))
+    n_opt = avg_rank["optimizer"].nunique()
+    ax.set_xscale("log")
+    if len(avg_rank):
+        ax.set_xlim(float(avg_rank["time"].min()), float(avg_rank["time"].max()))
+        ax.set_ylim(0.9, n_opt + 0.1)
+        n_seeds = int(avg_rank["n_seeds"].max()) if "n_seeds" in avg_rank else 0
+        ax.legend(fontsize=8, title=f"paired over {n_seeds} seeds", title_fontsize=8)
+    ax.set_xlabel("simulated wall-clock time [s]")
+    ax.set_ylabel(f"average rank by {regret_label(score_metric)} (1 = best)")
+    ax.grid(True, which="major", alpha=0.3)
+    fig.suptitle(_title(title, synthetic), color="red" if synthetic else "black")
+    return fig
