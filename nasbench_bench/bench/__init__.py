@@ -1,0 +1,1 @@
+"""Performance benchmarks of the suite (``nasbench-bench bench <name>``)."""

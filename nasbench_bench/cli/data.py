@@ -1,0 +1,164 @@
+"""``nasbench-bench data``: convert, synthesise, enumerate and inspect NAS-Bench-101 data."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+
+def _cells_arg(text: str) -> str | int:
+    if text == "all":
+        return "all"
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of cells or 'all', got {text!r}") from None
+    if n <= 0:
+        raise argparse.ArgumentTypeError("the number of cells must be positive")
+    return n
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from nasbench_bench.data.nb101 import convert, default_cache_path, read_manifest
+
+    src = Path(args.src)
+    dst = Path(args.dst) if args.dst else default_cache_path(src, args.cache_dir)
+    t0 = time.perf_counter()
+    out = convert(src, dst, progress=not args.quiet, verify_hashes=not args.no_verify)
+    m = read_manifest(out)
+    print(f"converted {src} -> {out} in {time.perf_counter() - t0:.1f} s")
+    print(_summary(m))
+    return 0
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from nasbench_bench.data.synth import write_synthetic_tfrecord
+
+    t0 = time.perf_counter()
+    n = write_synthetic_tfrecord(args.out, args.cells, args.variant, args.seed, progress=not args.quiet)
+    print(f"wrote {n:,} records to {args.out} in {time.perf_counter() - t0:.1f} s")
+    print("NOTE: this file is SYNTHETIC (generated values, not real NAS-Bench-101 results); "
+          "its records carry checkpoint_path 'synthetic://nasbench_bench/...'.")
+    return 0
+
+
+def cmd_enumerate(args: argparse.Namespace) -> int:
+    from nasbench_bench.space import enumerate_cells
+
+    t0 = time.perf_counter()
+    rows: list[tuple[str, int, str, str]] = []
+    count = 0
+    for matrix, ops, h in enumerate_cells(progress=not args.quiet):
+        count += 1
+        if args.out:
+            rows.append((h, len(ops), "".join(map(str, matrix.ravel().tolist())), ",".join(ops)))
+    elapsed = time.perf_counter() - t0
+    if args.out:
+        _write_cells(Path(args.out), rows)
+        print(f"wrote {args.out}")
+    print(f"{count:,} cells enumerated in {elapsed:.1f} s")
+    return 0
+
+
+def _write_cells(out: Path, rows: list[tuple[str, int, str, str]]) -> None:
+    from nasbench_bench.paths import atomic_path
+
+    cols = ("module_hash", "num_vertices", "adjacency", "operations")
+    if out.suffix == ".parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        tbl = pa.table({c: [r[i] for r in rows] for i, c in enumerate(cols)})
+        with atomic_path(out) as tmp:
+            pq.write_table(tbl, tmp)
+    elif out.suffix == ".csv":
+        import csv
+
+        with atomic_path(out) as tmp, open(tmp, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(cols)
+            w.writerows(rows)
+    else:
+        raise SystemExit(f"--out must end in .csv or .parquet, got {out}")
+
+
+def _summary(m: dict[str, Any]) -> str:
+    lines = [
+        f"  format        {m['format']} v{m['format_version']}",
+        f"  source        {m['source'].get('name')} ({m['source'].get('size', 0):,} bytes)",
+        f"  variant       {m['variant']}  budgets {m['budgets']}",
+        f"  cells         {m['n_cells']:,}  records {m['n_records']:,}  max trials {m['max_trials']}",
+        f"  trials/budget {m['trials_histogram']}",
+        f"  hashes verified: {m.get('verify_hashes')}   created {m.get('created_utc')}",
+    ]
+    if m.get("synthetic"):
+        lines.append("  SYNTHETIC DATA -- not real NAS-Bench-101 results")
+    return "\n".join(lines)
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from nasbench_bench.data.nb101 import default_cache_path, read_manifest
+
+    path = Path(args.path)
+    if path.is_file():
+        cache = default_cache_path(path, args.cache_dir)
+        if not cache.is_dir():
+            print(f"{path}: TFRecord file, not converted yet (would be cached in {cache})")
+            return 1
+        path = cache
+    print(f"{path}")
+    print(_summary(read_manifest(path)))
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    """Add ``data`` and its sub-commands (``convert``, ``synth``, ``enumerate``, ``info``, and
+    ``download`` when :mod:`nasbench_bench.data.download` exists and defines ``register``)."""
+    p = subparsers.add_parser("data", help="convert, synthesise, enumerate and inspect NAS-Bench-101 data")
+    sub = p.add_subparsers(dest="data_command", required=True)
+
+    c = sub.add_parser("convert", help="convert an official .tfrecord into the fast NumPy cache")
+    c.add_argument("src", help="nasbench_full.tfrecord or nasbench_only108.tfrecord")
+    c.add_argument("dst", nargs="?", help="output directory (default: under the cache dir)")
+    c.add_argument("--cache-dir", help="cache root (default: $NASBENCH_BENCH_CACHE or the user cache dir)")
+    c.add_argument("--no-verify", action="store_true", help="skip recomputing each cell's module hash")
+    c.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    c.set_defaults(func=cmd_convert)
+
+    s = sub.add_parser("synth", help="write a SYNTHETIC file in the official format (for tests/benchmarks)")
+    s.add_argument("out", help="output .tfrecord")
+    s.add_argument("--cells", type=_cells_arg, default=1000, help="number of random cells, or 'all'")
+    s.add_argument("--variant", choices=("full", "only108"), default="full")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("-q", "--quiet", action="store_true")
+    s.set_defaults(func=cmd_synth)
+
+    e = sub.add_parser("enumerate", help="enumerate the 423,624 cells of the search space")
+    e.add_argument("--out", help="write the cells to FILE.csv or FILE.parquet")
+    e.add_argument("-q", "--quiet", action="store_true")
+    e.set_defaults(func=cmd_enumerate)
+
+    i = sub.add_parser("info", help="summarise a converted cache (or the cache of a .tfrecord)")
+    i.add_argument("path")
+    i.add_argument("--cache-dir")
+    i.set_defaults(func=cmd_info)
+
+    try:
+        download = importlib.import_module("nasbench_bench.data.download")
+    except ModuleNotFoundError as exc:
+        if exc.name != "nasbench_bench.data.download":
+            raise
+    else:
+        hook = getattr(download, "register", None)
+        if hook is not None:
+            hook(sub)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    from nasbench_bench.cli import main
+
+    sys.exit(main(["data", *sys.argv[1:]]))
