@@ -91,11 +91,11 @@ def prepare_results(df: pd.DataFrame) -> PreparedResults:
         raise ValueError("results frame has NaN times")
 
     d_key = np.diff(key)
-    same = d_key == 0
+    new_run = d_key != 0
     in_order = bool(
         (d_key >= 0).all()
-        and (np.diff(time)[same] >= 0).all()
-        and (np.diff(ev)[same] > 0).all()
+        and ((np.diff(time) >= 0) | new_run).all()
+        and ((np.diff(ev) > 0) | new_run).all()
     )
     if not in_order:
         order = np.lexsort((ev, time, key))

@@ -271,3 +271,10 @@ def test_large_input_is_fast():
     direct = run["regret"].to_numpy()[np.searchsorted(run["time"].to_numpy(), 1e5, side="right") - 1]
     assert m[k - 100, 0] == direct
     assert len(s) == 7 * 200
+
+
+def test_empty_results_give_empty_frames():
+    empty = TOY.iloc[:0]
+    assert A.final_regret(empty).empty
+    assert A.summarize_curves(empty, A.time_grid(n=5), n_boot=10).empty
+    assert A.summary_table(empty).empty
