@@ -1,0 +1,348 @@
+"""An experiment: benchmark(s) x optimizers x seeds under one time budget and encoding.
+
+Built from a TOML file (:func:`load_experiment`) or a plain dict (:meth:`Experiment.from_dict`, what the
+command line uses; its flags override the file's keys). The TOML keys::
+
+    name = "figure7"                  # optional, default: the file's stem
+    description = "..."               # optional
+    benchmark = "nb101"               # or benchmarks = ["nb201-cifar10", "nb201-cifar100"]
+    seeds = "0-499"                   # "0-9,20,30-31", a list [0, 1, 2] or an int N (= 0..N-1)
+    time_budget = 1e7                 # simulated seconds
+    encoding = "A"                    # optional: default A for nb101, nb201 for nb201-*/toy
+    max_evaluations = 100000          # optional safety cap on evaluations per run
+    data = "/path/to/nasbench_full.tfrecord"   # optional: the nb101 data (else --data / env)
+    optimizers = ["rs", "re"]         # names, module:Class paths, or tables:
+
+    [[optimizers]]                    # (either form; not both in one file)
+    name = "re"
+    label = "re-pop50"                # optional, default: the name; must be unique
+    hyperparameters = { population_size = 50 }
+
+Validation errors (:class:`ExperimentError`) name the offending key and value.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nasbench_bench.benchmarks import BENCHMARKS, benchmark_family, default_encoding
+from nasbench_bench.encodings import ENCODINGS, get_encoding
+from nasbench_bench.results import check_label, settings_hash
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["Experiment", "ExperimentError", "OptimizerSpec", "RunKey", "load_experiment", "parse_seeds"]
+
+TOP_KEYS = (
+    "name", "description", "benchmark", "benchmarks", "optimizers", "seeds", "time_budget", "encoding",
+    "max_evaluations", "data",
+)
+OPTIMIZER_KEYS = ("name", "label", "hyperparameters")
+MAX_SEED = 2**32 - 1
+
+
+class ExperimentError(ValueError):
+    """An invalid experiment definition; the message names the key and value at fault."""
+
+
+def parse_seeds(spec: str | int | Iterable[int | str]) -> tuple[int, ...]:
+    """Seeds from ``"0-499"``, ``"0,3,10-12"``, an int ``N`` (= ``0..N-1``) or a list; sorted, unique.
+
+    Ranges are inclusive. ``ValueError`` on anything else (negative, reversed range, empty, junk).
+    """
+    if isinstance(spec, bool):
+        raise ValueError(f"seeds must be a range string, a count or a list, got {spec!r}")
+    if isinstance(spec, int):
+        if spec <= 0:
+            raise ValueError(f"a seed count must be positive, got {spec}")
+        return tuple(range(spec))
+    items: list[Any]
+    if isinstance(spec, str):
+        items = [p.strip() for p in spec.split(",")]
+    else:
+        items = list(spec)
+    out: set[int] = set()
+    for item in items:
+        if isinstance(item, bool):
+            raise ValueError(f"bad seed {item!r}")
+        if isinstance(item, int):
+            lo = hi = item
+        elif isinstance(item, str):
+            m = re.fullmatch(r"\s*(\d+)\s*(?:(?:-|\.\.)\s*(\d+)\s*)?", item)
+            if not m:
+                raise ValueError(f"bad seed or range {item!r} (use e.g. '0-499' or '0,3,10-12')")
+            lo = int(m.group(1))
+            hi = int(m.group(2)) if m.group(2) is not None else lo
+        else:
+            raise ValueError(f"bad seed {item!r}")
+        if lo < 0 or hi > MAX_SEED:
+            raise ValueError(f"seeds must be in 0..{MAX_SEED}, got {item!r}")
+        if hi < lo:
+            raise ValueError(f"reversed seed range {item!r}")
+        out.update(range(lo, hi + 1))
+    if not out:
+        raise ValueError(f"no seeds in {spec!r}")
+    return tuple(sorted(out))
+
+
+def parse_budget(value: Any) -> float:
+    """A positive finite number of simulated seconds from a number or a string like ``"1e7"``."""
+    if isinstance(value, bool):
+        raise ValueError(f"time budget must be a number of seconds, got {value!r}")
+    try:
+        budget = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"time budget must be a number of seconds, got {value!r}") from None
+    if not (budget > 0 and math.isfinite(budget)):
+        raise ValueError(f"time budget must be positive and finite, got {value!r}")
+    return budget
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """One optimizer of an experiment: registry name or ``module:Class``, display label, overrides."""
+
+    name: str
+    label: str
+    hyperparameters: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunKey:
+    """One run of an experiment."""
+
+    benchmark: str
+    optimizer: OptimizerSpec
+    seed: int
+    encoding: str
+    settings: Mapping[str, Any]
+    settings_hash: str
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """Benchmarks x optimizers x seeds, one time budget; ``encoding=None`` = each benchmark's default."""
+
+    name: str
+    benchmarks: tuple[str, ...]
+    optimizers: tuple[OptimizerSpec, ...]
+    seeds: tuple[int, ...]
+    time_budget: float
+    encoding: str | None = None
+    max_evaluations: int | None = None
+    data: str | None = None
+    description: str = ""
+
+    def encoding_for(self, benchmark: str) -> str:
+        return self.encoding or default_encoding(benchmark)
+
+    def settings(self, benchmark: str, optimizer: OptimizerSpec) -> dict[str, Any]:
+        """What identifies a run's setting (hashed into its directory name); the benchmark is the parent."""
+        return {
+            "optimizer": optimizer.name,
+            "hyperparameters": dict(optimizer.hyperparameters),
+            "encoding": self.encoding_for(benchmark),
+            "time_budget": self.time_budget,
+            "max_evaluations": self.max_evaluations,
+        }
+
+    def run_keys(self) -> list[RunKey]:
+        """Every run, seed-major (all optimizers of seed 0 first) so partial results stay balanced."""
+        per: list[tuple[str, OptimizerSpec, str, dict[str, Any], str]] = []
+        for b in self.benchmarks:
+            for o in self.optimizers:
+                s = self.settings(b, o)
+                per.append((b, o, self.encoding_for(b), s, settings_hash(s)))
+        return [RunKey(b, o, seed, enc, s, h) for seed in self.seeds for (b, o, enc, s, h) in per]
+
+    @property
+    def n_runs(self) -> int:
+        return len(self.benchmarks) * len(self.optimizers) * len(self.seeds)
+
+    # -- construction ---------------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any], source: str = "experiment", default_name: str = "experiment"
+                  ) -> Experiment:
+        """Validate ``raw`` (the TOML keys, see the module docstring) into an Experiment."""
+        def err(msg: str) -> ExperimentError:
+            return ExperimentError(f"{source}: {msg}")
+
+        if not isinstance(raw, Mapping):
+            raise err(f"expected a table of keys, got {type(raw).__name__}")
+        unknown = [k for k in raw if k not in TOP_KEYS]
+        if unknown:
+            raise err(f"unknown key(s) {unknown}; valid keys: {list(TOP_KEYS)}")
+
+        name = raw.get("name", default_name)
+        if not isinstance(name, str) or not name:
+            raise err(f"'name' must be a non-empty string, got {name!r}")
+        description = raw.get("description", "")
+        if not isinstance(description, str):
+            raise err(f"'description' must be a string, got {description!r}")
+
+        # benchmarks
+        if "benchmark" in raw and "benchmarks" in raw:
+            raise err("give either 'benchmark' or 'benchmarks', not both")
+        braw = raw.get("benchmarks", raw.get("benchmark"))
+        bkey = "benchmarks" if "benchmarks" in raw else "benchmark"
+        if braw is None:
+            raise err(f"missing 'benchmark' (one of {sorted(BENCHMARKS)})")
+        blist = [b.strip() for b in braw.split(",")] if isinstance(braw, str) else braw
+        if not isinstance(blist, list) or not blist or not all(isinstance(b, str) for b in blist):
+            raise err(f"'{bkey}' must be a benchmark name or a list of them, got {braw!r}")
+        for b in blist:
+            if b not in BENCHMARKS:
+                raise err(f"'{bkey}': unknown benchmark {b!r}; valid: {sorted(BENCHMARKS)}")
+        if len(set(blist)) != len(blist):
+            raise err(f"'{bkey}' lists a benchmark twice: {blist!r}")
+
+        # encoding
+        encoding = raw.get("encoding")
+        if encoding is not None:
+            if not isinstance(encoding, str) or encoding not in ENCODINGS:
+                raise err(f"'encoding' = {encoding!r} is not one of {sorted(ENCODINGS)}")
+            fam = get_encoding(encoding).benchmark
+            for b in blist:
+                if benchmark_family(b) != fam:
+                    raise err(
+                        f"'encoding' = {encoding!r} is for {fam} tables but benchmark {b!r} is "
+                        f"{benchmark_family(b)} (use {default_encoding(b)!r})"
+                    )
+
+        # seeds, budget, caps, data
+        if "seeds" not in raw:
+            raise err("missing 'seeds' (e.g. seeds = \"0-499\")")
+        try:
+            seeds = parse_seeds(raw["seeds"])
+        except ValueError as exc:
+            raise err(f"'seeds' = {raw['seeds']!r}: {exc}") from None
+        if "time_budget" not in raw:
+            raise err("missing 'time_budget' (simulated seconds, e.g. time_budget = 1e7)")
+        try:
+            budget = parse_budget(raw["time_budget"])
+        except ValueError as exc:
+            raise err(f"'time_budget' = {raw['time_budget']!r}: {exc}") from None
+        max_evals = raw.get("max_evaluations")
+        if max_evals is not None and (isinstance(max_evals, bool) or not isinstance(max_evals, int) or max_evals <= 0):
+            raise err(f"'max_evaluations' must be a positive integer, got {max_evals!r}")
+        data = raw.get("data")
+        if data is not None and not isinstance(data, (str, os.PathLike)):
+            raise err(f"'data' must be a path string, got {data!r}")
+
+        optimizers = _parse_optimizers(raw.get("optimizers"), err)
+        return cls(
+            name=name,
+            benchmarks=tuple(blist),
+            optimizers=optimizers,
+            seeds=seeds,
+            time_budget=budget,
+            encoding=encoding,
+            max_evaluations=max_evals,
+            data=None if data is None else str(data),
+            description=description,
+        )
+
+
+def _parse_optimizers(raw: Any, err: Any) -> tuple[OptimizerSpec, ...]:
+    from nasbench_bench.optimizer import available
+
+    if raw is None:
+        raise err("missing 'optimizers' (e.g. optimizers = [\"rs\", \"re\"])")
+    items = [p.strip() for p in raw.split(",") if p.strip()] if isinstance(raw, str) else raw
+    if not isinstance(items, list) or not items:
+        raise err(f"'optimizers' must be a non-empty list, got {raw!r}")
+    known = available()
+    specs: list[OptimizerSpec] = []
+    for i, item in enumerate(items):
+        where = f"optimizers[{i}]"
+        if isinstance(item, str):
+            item = {"name": item}
+        if not isinstance(item, Mapping):
+            raise err(f"{where} must be a name or a table with 'name', got {item!r}")
+        bad = [k for k in item if k not in OPTIMIZER_KEYS]
+        if bad:
+            raise err(f"{where}: unknown key(s) {bad}; valid: {list(OPTIMIZER_KEYS)}")
+        name = item.get("name")
+        if not isinstance(name, str) or not name:
+            raise err(f"{where}: 'name' must be a non-empty string, got {name!r}")
+        if name not in known and ":" not in name:
+            raise err(f"{where}: unknown optimizer {name!r}; available: {sorted(known)} or 'package.module:Class'")
+        label = item.get("label", name.rpartition(":")[2].lower() if ":" in name else name)
+        try:
+            check_label(label)
+        except ValueError as exc:
+            raise err(f"{where}: 'label': {exc}") from None
+        hp = item.get("hyperparameters", {})
+        if not isinstance(hp, Mapping) or not all(isinstance(k, str) for k in hp):
+            raise err(f"{where}: 'hyperparameters' must be a table of name = value, got {hp!r}")
+        specs.append(OptimizerSpec(name=name, label=label, hyperparameters=dict(hp)))
+    labels = [s.label for s in specs]
+    dup = sorted({lab for lab in labels if labels.count(lab) > 1})
+    if dup:
+        raise err(f"optimizer label(s) {dup} used more than once; give each entry its own 'label'")
+    return tuple(specs)
+
+
+def read_experiment_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The raw keys of a TOML experiment file (``ExperimentError`` on a missing file or TOML syntax)."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ExperimentError(f"experiment file {str(path)!r} not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ExperimentError(f"{path}: invalid TOML: {exc}") from None
+
+
+def load_experiment(path: str | os.PathLike[str], overrides: Mapping[str, Any] | None = None) -> Experiment:
+    """An experiment from a TOML file; ``overrides`` (e.g. from command-line flags) replace its keys."""
+    raw = read_experiment_file(path)
+    if overrides:
+        if "benchmark" in overrides or "benchmarks" in overrides:
+            raw.pop("benchmark", None)
+            raw.pop("benchmarks", None)
+        raw.update({k: v for k, v in overrides.items() if v is not None})
+    return Experiment.from_dict(raw, source=str(path), default_name=Path(path).stem)
+
+
+def experiment_dict(exp: Experiment) -> dict[str, Any]:
+    """A JSON-able description of ``exp`` (recorded beside the results)."""
+    return {
+        "name": exp.name,
+        "description": exp.description,
+        "benchmarks": list(exp.benchmarks),
+        "optimizers": [
+            {"name": o.name, "label": o.label, "hyperparameters": dict(o.hyperparameters)} for o in exp.optimizers
+        ],
+        "seeds": _compact_seeds(exp.seeds),
+        "time_budget": exp.time_budget,
+        "encoding": exp.encoding,
+        "max_evaluations": exp.max_evaluations,
+    }
+
+
+def _compact_seeds(seeds: Sequence[int]) -> str:
+    parts: list[str] = []
+    start = prev = None
+    for s in seeds:
+        if start is None:
+            start = prev = s
+        elif s == prev + 1:  # type: ignore[operator]
+            prev = s
+        else:
+            parts.append(f"{start}" if start == prev else f"{start}-{prev}")
+            start = prev = s
+    if start is not None:
+        parts.append(f"{start}" if start == prev else f"{start}-{prev}")
+    return ",".join(parts)

@@ -1,0 +1,408 @@
+"""Results of benchmark runs on disk, and loading them back as DataFrames.
+
+Layout (one file per run = one ``(benchmark, optimizer settings, seed)``)::
+
+    RESULTS/runs/<benchmark>/<label>-<settingshash8>/seed-<seed:05d>.parquet      finished run
+    RESULTS/runs/<benchmark>/<label>-<settingshash8>/seed-<seed:05d>.failed.json  failed run (traceback)
+    RESULTS/runs/<benchmark>/<label>-<settingshash8>/.seed-<seed:05d>.lock        run in progress
+
+``label`` is the optimizer's display name (the registry name unless the experiment gives one); the
+settings hash is the first 8 hex digits of the SHA-256 of the canonical JSON (sorted keys) of
+``{"optimizer", "hyperparameters" (the overrides), "encoding", "time_budget", "max_evaluations"}``, so a
+change of any setting writes to a new directory instead of mixing with old runs.
+
+A ``.parquet`` file holds one row per evaluation, in order:
+
+=============  ============  ===========================================================================
+column         type          meaning
+=============  ============  ===========================================================================
+benchmark      dict string   benchmark name (``nb101``, ``nb201-cifar10``, ...)
+optimizer      dict string   optimizer label
+settings       dict string   settings hash (8 hex)
+seed           int32         run seed
+eval           int32         evaluation index, 0-based, in the order performed (invalid ones included)
+time           float64       simulated clock after the evaluation (s)
+cell           dict string   cell id evaluated (module hash / NB201 id), ``""`` for invalid configurations
+valid          bool          configuration was valid
+budget         int32         fidelity evaluated (epochs)
+trial          int8          trial drawn, -1 for invalid
+valid_acc      float64       validation accuracy seen by the search (NaN if invalid)
+train_acc      float64       train accuracy (NaN if invalid or not recorded)
+incumbent      dict string   cell id of the incumbent after the evaluation, ``""`` before any valid one
+regret         float64       incumbent regret (``table.best_score - table.score[incumbent]``), NaN before
+=============  ============  ===========================================================================
+
+The Parquet key/value metadata holds one JSON-encoded value per key: ``format_version``, ``benchmark``,
+``optimizer`` (label), ``optimizer_name``, ``optimizer_path`` (``module:Class``), ``settings`` (JSON text),
+``settings_hash``, ``hyperparameters`` (resolved, defaults included), ``encoding``, ``time_budget``,
+``max_evaluations``, ``seed``, ``oracle_seed``/``optimizer_seed`` (how the streams were derived),
+``score_metric``, ``best_score``, ``synthetic``, ``table``, ``suite_version``, ``wall_s``, ``status``
+(``"done"``), ``n_evals``, ``final_time``, ``final_regret``, ``pythonhashseed``, ``host``, ``finished``.
+A ``.failed.json`` file holds the same keys (as far as known) with ``status: "failed"``, ``error`` (one
+line) and ``traceback``. All files are written atomically (temporary file + rename); no pickle anywhere.
+
+:func:`load_results` reads every finished run into one long DataFrame (the columns above, strings as
+categoricals); :func:`load_runs` gives one row per run, failures included.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from nasbench_bench.oracle import Trajectory
+from nasbench_bench.paths import atomic_path
+from nasbench_bench.table import Table
+
+__all__ = [
+    "FORMAT_VERSION",
+    "RUN_COLUMNS",
+    "RunPaths",
+    "load_results",
+    "load_runs",
+    "read_metadata",
+    "read_run",
+    "run_paths",
+    "settings_hash",
+    "trajectory_table",
+    "write_failure",
+    "write_run",
+]
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+RUNS_DIR = "runs"
+_DICT_COLUMNS = ("benchmark", "optimizer", "settings", "cell", "incumbent")
+SCHEMA = pa.schema(
+    [
+        ("benchmark", pa.dictionary(pa.int32(), pa.string())),
+        ("optimizer", pa.dictionary(pa.int32(), pa.string())),
+        ("settings", pa.dictionary(pa.int32(), pa.string())),
+        ("seed", pa.int32()),
+        ("eval", pa.int32()),
+        ("time", pa.float64()),
+        ("cell", pa.dictionary(pa.int32(), pa.string())),
+        ("valid", pa.bool_()),
+        ("budget", pa.int32()),
+        ("trial", pa.int8()),
+        ("valid_acc", pa.float64()),
+        ("train_acc", pa.float64()),
+        ("incumbent", pa.dictionary(pa.int32(), pa.string())),
+        ("regret", pa.float64()),
+    ]
+)
+#: Columns of a run file / of :func:`load_results`.
+RUN_COLUMNS: tuple[str, ...] = tuple(SCHEMA.names)
+RUNS_COLUMNS: tuple[str, ...] = (
+    "benchmark", "optimizer", "settings", "seed", "status", "budget_s", "score_metric", "synthetic", "n_evals",
+    "final_regret", "wall_s", "encoding", "table", "optimizer_name", "error", "path",
+)
+_LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+=-]*$")
+_RUN_FILE_RE = re.compile(r"^seed-(\d+)\.(parquet|failed\.json)$")
+
+
+# -- naming -------------------------------------------------------------------------------------------
+def canonical_json(obj: Any) -> str:
+    """Deterministic JSON (sorted keys, no spaces) used for hashing and metadata."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=_json_default)
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, (tuple, set, frozenset)):
+        return list(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable: {obj!r}")
+
+
+def settings_hash(settings: Mapping[str, Any]) -> str:
+    """First 8 hex digits of the SHA-256 of the settings' canonical JSON."""
+    return hashlib.sha256(canonical_json(settings).encode()).hexdigest()[:8]
+
+
+def check_label(label: str) -> str:
+    """``label`` if usable as a directory name (letters, digits, ``_ . + = -``), else ``ValueError``."""
+    if not isinstance(label, str) or not _LABEL_RE.match(label):
+        raise ValueError(
+            f"optimizer label {label!r} must start with a letter or digit and contain only letters, digits "
+            "and _ . + = -"
+        )
+    return label
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """The files of one run."""
+
+    result: Path
+    failed: Path
+    lock: Path
+
+
+def run_paths(root: str | os.PathLike[str], benchmark: str, label: str, shash: str, seed: int) -> RunPaths:
+    """Where run ``(benchmark, label-shash, seed)`` lives under results directory ``root``."""
+    d = Path(root) / RUNS_DIR / benchmark / f"{check_label(label)}-{shash}"
+    stem = f"seed-{int(seed):05d}"
+    return RunPaths(d / f"{stem}.parquet", d / f"{stem}.failed.json", d / f".{stem}.lock")
+
+
+# -- writing --------------------------------------------------------------------------------------------
+def _dict_array(values: np.ndarray) -> pa.DictionaryArray:
+    """Dictionary array of strings with the dictionary in first-appearance order (deterministic)."""
+    uniq, first, inverse = np.unique(values, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty(len(order), dtype=np.int32)
+    rank[order] = np.arange(len(order), dtype=np.int32)
+    return pa.DictionaryArray.from_arrays(
+        pa.array(rank[inverse.reshape(-1)], pa.int32()), pa.array(uniq[order].tolist(), pa.string())
+    )
+
+
+def _const_dict(value: str, n: int) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), pa.array([value], pa.string()))
+
+
+def trajectory_table(
+    trajectory: Trajectory, table: Table, benchmark: str, label: str, shash: str, seed: int
+) -> pa.Table:
+    """The per-evaluation Arrow table of a run (the columns documented in the module docstring)."""
+    n = len(trajectory)
+    ids = np.concatenate([np.char.decode(table.cell_ids, "ascii").astype(object), np.array([""], object)])
+    cell = ids[trajectory.row]  # row -1 -> the trailing ""
+    inc = ids[trajectory.incumbent]
+    arrays = [
+        _const_dict(benchmark, n),
+        _const_dict(label, n),
+        _const_dict(shash, n),
+        pa.array(np.full(n, seed, np.int32)),
+        pa.array(np.arange(n, dtype=np.int32)),
+        pa.array(trajectory.time.astype(np.float64)),
+        _dict_array(cell.astype(str)) if n else pa.array([], SCHEMA.field("cell").type),
+        pa.array(trajectory.row >= 0),
+        pa.array(trajectory.budget.astype(np.int32)),
+        pa.array(trajectory.trial.astype(np.int8)),
+        pa.array(trajectory.valid_acc.astype(np.float64)),
+        pa.array(trajectory.train_acc.astype(np.float64)),
+        _dict_array(inc.astype(str)) if n else pa.array([], SCHEMA.field("incumbent").type),
+        pa.array(trajectory.regret.astype(np.float64)),
+    ]
+    return pa.Table.from_arrays(arrays, schema=SCHEMA)
+
+
+def _encode_meta(meta: Mapping[str, Any]) -> dict[bytes, bytes]:
+    return {k.encode(): canonical_json(v).encode() for k, v in meta.items()}
+
+
+def write_run(path: str | os.PathLike[str], data: pa.Table, metadata: Mapping[str, Any]) -> None:
+    """Write a run's table with ``metadata`` (JSON-encoded per key) atomically to ``path``."""
+    meta = {"format_version": FORMAT_VERSION, **metadata}
+    data = data.replace_schema_metadata(_encode_meta(meta))
+    with atomic_path(path, suffix=".parquet") as tmp:
+        pq.write_table(data, tmp, compression="zstd")
+        _readable(tmp)
+
+
+def write_failure(path: str | os.PathLike[str], metadata: Mapping[str, Any]) -> None:
+    """Write a failed run's record (metadata incl. ``error`` and ``traceback``) atomically as JSON."""
+    meta = {"format_version": FORMAT_VERSION, "status": "failed", **metadata}
+    text = json.dumps(meta, indent=1, sort_keys=True, default=_json_default)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+        _readable(tmp)
+
+
+def _readable(path: Path) -> None:
+    """Give a temporary file the usual permissions (mkstemp makes it 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
+# -- reading ----------------------------------------------------------------------------------------------
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The metadata of a run file (``.parquet`` footer or ``.failed.json``)."""
+    path = Path(path)
+    if path.name.endswith(".json"):
+        return json.loads(path.read_text())
+    raw = pq.read_schema(path).metadata or {}
+    out: dict[str, Any] = {}
+    for k, v in raw.items():
+        key = k.decode()
+        if key == "ARROW:schema":
+            continue
+        try:
+            out[key] = json.loads(v)
+        except ValueError:
+            out[key] = v.decode(errors="replace")
+    return out
+
+
+def read_run(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """One run file as (per-evaluation DataFrame, metadata)."""
+    return pq.read_table(path).to_pandas(), read_metadata(path)
+
+
+@dataclass(frozen=True)
+class _RunFile:
+    path: Path
+    benchmark: str
+    label: str
+    shash: str
+    seed: int
+    failed: bool
+
+
+def _scan(root: str | os.PathLike[str]) -> list[_RunFile]:
+    """Every run file under ``root`` (a results directory or its ``runs/`` directory), sorted."""
+    root = Path(root)
+    if not root.exists():
+        raise FileNotFoundError(f"results directory {str(root)!r} does not exist")
+    base = root / RUNS_DIR if (root / RUNS_DIR).is_dir() else root
+    out: list[_RunFile] = []
+    for bdir in sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for odir in sorted(p for p in bdir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            label, sep, shash = odir.name.rpartition("-")
+            if not sep or not label:
+                log.warning("ignoring %s: not <label>-<settingshash>", odir)
+                continue
+            for f in sorted(odir.iterdir()):
+                m = _RUN_FILE_RE.match(f.name)
+                if m:
+                    out.append(_RunFile(f, bdir.name, label, shash, int(m.group(1)), m.group(2) != "parquet"))
+    return out
+
+
+def _display_names(files: Iterable[_RunFile]) -> dict[tuple[str, str, str], str]:
+    """(benchmark, label, hash) -> optimizer name shown: the label, or ``label-hash`` when one label has
+    several settings on a benchmark (so runs of different settings never mix)."""
+    by_label: dict[tuple[str, str], set[str]] = {}
+    for f in files:
+        by_label.setdefault((f.benchmark, f.label), set()).add(f.shash)
+    out: dict[tuple[str, str, str], str] = {}
+    for (bench, label), hashes in by_label.items():
+        if len(hashes) > 1:
+            log.warning(
+                "benchmark %s: optimizer label %r has runs with %d different settings %s; they are shown as "
+                "'%s-<hash>' (give each setting its own label to avoid this)",
+                bench, label, len(hashes), sorted(hashes), label,
+            )
+        for h in hashes:
+            out[(bench, label, h)] = f"{label}-{h}" if len(hashes) > 1 else label
+    return out
+
+
+def _select(
+    files: list[_RunFile], benchmarks: Sequence[str] | None, optimizers: Sequence[str] | None
+) -> list[_RunFile]:
+    names = _display_names(files)
+    return [
+        f for f in files
+        if (benchmarks is None or f.benchmark in benchmarks)
+        and (optimizers is None or f.label in optimizers or names[(f.benchmark, f.label, f.shash)] in optimizers)
+    ]
+
+
+def _empty_results(columns: Sequence[str]) -> pd.DataFrame:
+    return SCHEMA.empty_table().select(list(columns)).to_pandas()
+
+
+def load_results(
+    path: str | os.PathLike[str],
+    columns: Sequence[str] | None = None,
+    benchmarks: Sequence[str] | None = None,
+    optimizers: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """All finished runs under results directory ``path`` as one long DataFrame (one row per evaluation).
+
+    Columns are :data:`RUN_COLUMNS` (or ``columns``); strings are categoricals. Rows are ordered by
+    benchmark, optimizer label, settings, seed, eval. Runs are selected by ``benchmarks``/``optimizers``
+    before any file is read. If one label has runs with different settings on a benchmark, its
+    ``optimizer`` values become ``label-<settingshash>`` (with a warning).
+    """
+    cols = list(RUN_COLUMNS if columns is None else columns)
+    unknown = sorted(set(cols) - set(RUN_COLUMNS))
+    if unknown:
+        raise ValueError(f"unknown result column(s) {unknown}; valid: {list(RUN_COLUMNS)}")
+    all_files = _scan(path)
+    names = _display_names(all_files)
+    files = [f for f in _select(all_files, benchmarks, optimizers) if not f.failed]
+    if not files:
+        return _empty_results(cols)
+    fmt = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=list(_DICT_COLUMNS)))
+    dataset = ds.dataset([str(f.path) for f in files], schema=SCHEMA, format=fmt)
+    read_cols = list(dict.fromkeys(cols + (["benchmark", "optimizer", "settings"] if "optimizer" in cols else [])))
+    df = dataset.to_table(columns=read_cols, use_threads=True).to_pandas()
+    renames = {k: v for k, v in names.items() if v != k[1]}
+    if renames and "optimizer" in cols:
+        key = list(zip(df["benchmark"].astype(str), df["optimizer"].astype(str), df["settings"].astype(str)))
+        shown = [names.get(k, k[1]) for k in key]
+        df["optimizer"] = pd.Categorical(shown, categories=list(dict.fromkeys(shown)))
+    for c in _DICT_COLUMNS:
+        if c in df.columns and not isinstance(df[c].dtype, pd.CategoricalDtype):
+            df[c] = df[c].astype("category")
+    return df[cols]
+
+
+def load_runs(
+    path: str | os.PathLike[str],
+    benchmarks: Sequence[str] | None = None,
+    optimizers: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """One row per run under ``path``, failures included: :data:`RUNS_COLUMNS` (``status`` is ``"done"`` or
+    ``"failed"``; ``error`` is the one-line error of a failed run, else empty). Reads only file footers."""
+    all_files = _scan(path)
+    names = _display_names(all_files)
+    files = _select(all_files, benchmarks, optimizers)
+    done = {(f.benchmark, f.label, f.shash, f.seed) for f in files if not f.failed}
+    rows: list[dict[str, Any]] = []
+    for f in files:
+        if f.failed and (f.benchmark, f.label, f.shash, f.seed) in done:
+            continue  # a stale failure record next to a finished run: the run counts as done
+        try:
+            meta = read_metadata(f.path)
+        except (OSError, ValueError, pa.ArrowException) as exc:
+            meta = {"status": "unreadable", "error": f"{type(exc).__name__}: {exc}"}
+        rows.append(
+            {
+                "benchmark": f.benchmark,
+                "optimizer": names[(f.benchmark, f.label, f.shash)],
+                "settings": f.shash,
+                "seed": f.seed,
+                "status": meta.get("status", "failed" if f.failed else "done"),
+                "budget_s": meta.get("time_budget", np.nan),
+                "score_metric": meta.get("score_metric", ""),
+                "synthetic": meta.get("synthetic"),
+                "n_evals": meta.get("n_evals", 0 if f.failed else -1),
+                "final_regret": meta.get("final_regret", np.nan),
+                "wall_s": meta.get("wall_s", np.nan),
+                "encoding": meta.get("encoding", ""),
+                "table": meta.get("table", ""),
+                "optimizer_name": meta.get("optimizer_name", ""),
+                "error": meta.get("error", ""),
+                "path": str(f.path),
+            }
+        )
+    df = pd.DataFrame(rows, columns=list(RUNS_COLUMNS))
+    df = df.astype(
+        {"seed": "int64", "n_evals": "int64", "budget_s": "float64", "wall_s": "float64", "final_regret": "float64"}
+    )
+    df["synthetic"] = df["synthetic"].astype("boolean")
+    for c in ("benchmark", "optimizer", "settings", "status", "score_metric", "encoding", "table", "optimizer_name"):
+        df[c] = df[c].astype("category")
+    return df.reset_index(drop=True)
