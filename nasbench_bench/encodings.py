@@ -93,18 +93,19 @@ class Encoding:
         return [{c: j for j, c in enumerate(p.choices)} for p in self.params]
 
     def sample(self, rng: np.random.Generator, n: int | None = None) -> np.ndarray:
-        """Uniform random vector(s): shape (dim,) or (n, dim)."""
-        size = 1 if n is None else n
-        cols = []
-        for p in self.params:
-            if p.kind == "cat":
-                cols.append(rng.integers(0, len(p.choices), size=size).astype(float))
-            elif p.kind == "int":
-                cols.append(rng.integers(int(p.lower), int(p.upper) + 1, size=size).astype(float))
-            else:
-                cols.append(rng.uniform(p.lower, p.upper, size=size))
-        out = np.stack(cols, axis=1)
+        """Uniform random vector(s), shape (dim,) or (n, dim), from one block of uniforms."""
+        u = rng.random((1 if n is None else n, self.dim))
+        scale, offset, discrete = self._sampling
+        out = offset + u * scale
+        np.floor(out, out=out, where=discrete)
         return out[0] if n is None else out
+
+    @cached_property
+    def _sampling(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        scale = np.array([p.n_values if p.n_values is not None else p.upper - p.lower for p in self.params], float)
+        offset = np.array([0.0 if p.kind == "cat" else p.lower for p in self.params], float)
+        discrete = np.array([p.kind != "float" for p in self.params])
+        return scale, offset, discrete
 
     def configspace(self, seed: int | None = None) -> ConfigurationSpace:
         """A fresh ConfigSpace ``ConfigurationSpace`` of this encoding (for library optimizers)."""
@@ -193,6 +194,16 @@ class EncodingA(_NB101Encoding):
     def _codes(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         bits = vectors[:, N_MIDDLE:].astype(np.int64)
         return bits @ _POW2, bits.sum(axis=1) <= MAX_EDGES
+
+    def cell_index(self, vector: np.ndarray) -> int:
+        v = vector.tolist() if isinstance(vector, np.ndarray) else vector
+        code = 0
+        for k in range(N_RAW_EDGES):
+            if v[N_MIDDLE + k]:
+                code |= 1 << k
+        if code.bit_count() > MAX_EDGES:
+            return -1
+        return self.space.index_one(code, (int(v[0]), int(v[1]), int(v[2]), int(v[3]), int(v[4])))
 
 
 class EncodingB(_NB101Encoding):

@@ -88,12 +88,11 @@ class Oracle:
         self.time_budget = float(time_budget)
         self.max_evaluations = max_evaluations
         self._rng = np.random.default_rng(seed)
-        self._row_of_cell: list[int] = _row_of_cell(table, encoding).tolist()
+        self._row_of_cell, self._score, self._rows_np, self._score_np = _lookups(table, encoding)
         self._valid = table.valid_acc
         self._train = table.train_acc
         self._time = table.train_time
         self._ntrials = table.n_trials
-        self._score: list[float] = table.score.tolist()
         self._best = table.best_score
         self._top = len(table.budgets) - 1
         self._budget_idx = {int(b): i for i, b in enumerate(table.budgets)}
@@ -128,15 +127,7 @@ class Oracle:
         if self.exhausted or (self.max_evaluations is not None and len(self._t) >= self.max_evaluations):
             self.exhausted = True
             raise BudgetExhausted(self._stop_reason())
-        if budget is None:
-            b, fid = self._top, self._top_budget
-        else:
-            b = self._budget_idx.get(budget, -1)
-            if b < 0:
-                raise ValueError(
-                    f"budget {budget!r} is not in table {self.table.name!r}; valid: {list(self._budget_idx)}"
-                )
-            fid = int(budget)
+        b, fid = self._resolve_budget(budget)
         row = self._row_of_cell[cell] if cell >= 0 else -1
         if row < 0:
             if cell >= 0:
@@ -147,8 +138,7 @@ class Oracle:
             self._append(self.clock, -1, fid, -1, math.nan, math.nan)
             return Evaluation(False, math.nan, math.nan, 0.0, fid, self.clock)
         if self._u >= len(self._uniform):
-            self._uniform = self._rng.random(_UNIFORM_BLOCK).tolist()
-            self._u = 0
+            self._refill()
         trial = int(self._uniform[self._u] * self._ntrials[row, b])
         self._u += 1
         cost = float(self._time[row, b, trial])
@@ -164,6 +154,102 @@ class Oracle:
             self._regret = self._best - self._score[row]
         self._append(self.clock, row, fid, trial, val, tr)
         return Evaluation(True, val, tr, cost, fid, self.clock)
+
+    def evaluate_cells(self, cells: np.ndarray, budget: int | None = None) -> None:
+        """Evaluate many cells in order, exactly as repeated :meth:`evaluate_cell` calls would.
+
+        Same draws, records and clock, bit for bit; vectorised for optimizers that do not need each result
+        before proposing the next (random search). Raises :class:`BudgetExhausted` when the budget ends inside
+        the batch, after recording the evaluations that fit.
+        """
+        if self.exhausted:
+            raise BudgetExhausted(self._stop_reason())
+        b, fid = self._resolve_budget(budget)
+        cells = np.asarray(cells, dtype=np.int64)
+        stop_at_cap = False
+        if self.max_evaluations is not None and len(self._t) + len(cells) > self.max_evaluations:
+            cells, stop_at_cap = cells[: max(0, self.max_evaluations - len(self._t))], True
+        rows_all = self._rows_np
+        rows = np.where(cells >= 0, rows_all[np.maximum(cells, 0)], -1)
+        absent = (cells >= 0) & (rows < 0)
+        if absent.any():  # evaluate up to the absent cell, then fail like evaluate_cell does
+            first = int(np.argmax(absent))
+            if first:
+                self.evaluate_cells(cells[:first], budget)
+            self.evaluate_cell(int(cells[first]), budget)
+        ok = rows >= 0
+        vr = rows[ok]
+        u = np.asarray(self._take(len(vr)))
+        trial = (u * self._ntrials[vr, b]).astype(np.int64)
+        cost = self._time[vr, b, trial]
+        clock = np.add.accumulate(np.concatenate(([self.clock], cost)))[1:]
+        over = clock > self.time_budget
+        n_ok = int(np.argmax(over)) if over.any() else len(vr)
+        # positions (in the batch) performed: everything before the first valid evaluation that does not fit
+        pos_ok = np.flatnonzero(ok)
+        n_done = int(pos_ok[n_ok]) if n_ok < len(vr) else len(cells)
+        vr, trial, cost, clock = vr[:n_ok], trial[:n_ok], cost[:n_ok], clock[:n_ok]
+        val = self._valid[vr, b, trial]
+        tr = self._train[vr, b, trial]
+        prev = np.maximum.accumulate(np.concatenate(([self._inc_val], val)))
+        improved = val > prev[:-1]
+        inc_idx = np.maximum.accumulate(np.where(improved, np.arange(len(vr)), -1))
+        inc_row = np.where(inc_idx >= 0, vr[np.maximum(inc_idx, 0)], self._inc_row)
+        score = self._score_np
+        regret = np.where(inc_row >= 0, self._best - score[np.maximum(inc_row, 0)], math.nan)
+        if self._inc_row >= 0:
+            regret = np.where(inc_idx >= 0, regret, self._regret)
+        # scatter valid results into the performed prefix; invalid ones carry the running incumbent
+        n = n_done
+        ok_done = ok[:n]
+        slot = np.cumsum(ok_done) - 1  # index into the valid arrays of the last valid evaluation so far
+        t_col = np.where(slot >= 0, clock[np.maximum(slot, 0)] if n_ok else self.clock, self.clock)
+        inc_col = np.where(slot >= 0, inc_row[np.maximum(slot, 0)] if n_ok else self._inc_row, self._inc_row)
+        reg_col = np.where(slot >= 0, regret[np.maximum(slot, 0)] if n_ok else self._regret, self._regret)
+        row_col = np.full(n, -1, dtype=np.int64)
+        tri_col = np.full(n, -1, dtype=np.int64)
+        val_col = np.full(n, math.nan)
+        tr_col = np.full(n, math.nan)
+        row_col[ok_done], tri_col[ok_done], val_col[ok_done], tr_col[ok_done] = vr, trial, val, tr
+        self._t.extend(t_col.tolist())
+        self._row.extend(row_col.tolist())
+        self._bud.extend([fid] * n)
+        self._tri.extend(tri_col.tolist())
+        self._val.extend(val_col.tolist())
+        self._tr.extend(tr_col.tolist())
+        self._inc.extend(inc_col.tolist())
+        self._reg.extend(reg_col.tolist())
+        if n_ok:
+            self.clock = float(clock[-1])
+            if improved.any():
+                last = int(inc_idx[-1])
+                self._inc_val, self._inc_row, self._regret = float(val[last]), int(vr[last]), float(regret[-1])
+        if n_done < len(cells) or stop_at_cap:
+            self.exhausted = True
+            raise BudgetExhausted(self._stop_reason())
+
+    def _resolve_budget(self, budget: int | None) -> tuple[int, int]:
+        if budget is None:
+            return self._top, self._top_budget
+        b = self._budget_idx.get(budget, -1)
+        if b < 0:
+            raise ValueError(f"budget {budget!r} is not in table {self.table.name!r}; valid: {list(self._budget_idx)}")
+        return b, int(budget)
+
+    def _refill(self) -> None:
+        self._uniform = self._rng.random(_UNIFORM_BLOCK).tolist()
+        self._u = 0
+
+    def _take(self, m: int) -> list[float]:
+        """The next ``m`` uniforms of the trial stream (same sequence as one-at-a-time draws)."""
+        out: list[float] = []
+        while len(out) < m:
+            if self._u >= len(self._uniform):
+                self._refill()
+            k = min(m - len(out), len(self._uniform) - self._u)
+            out.extend(self._uniform[self._u : self._u + k])
+            self._u += k
+        return out
 
     def _append(self, t: float, row: int, fid: int, trial: int, val: float, tr: float) -> None:
         self._t.append(t)
@@ -208,19 +294,27 @@ class Oracle:
         )
 
 
-_ROW_CACHE: weakref.WeakKeyDictionary[Table, dict[str, np.ndarray]] = weakref.WeakKeyDictionary()
+_CACHE: weakref.WeakKeyDictionary[Table, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
-def _row_of_cell(table: Table, encoding: Encoding) -> np.ndarray:
-    """Table row of every cell index of the encoding's space (-1 where absent), memoised per table."""
-    per_table = _ROW_CACHE.setdefault(table, {})
-    rows = per_table.get(encoding.benchmark)
-    if rows is None:
-        rows = table.rows(encoding.cell_ids())
-        if (rows < 0).all():
+def _lookups(table: Table, encoding: Encoding) -> tuple[list[int], list[float], np.ndarray, np.ndarray]:
+    """Table row of every cell index of the encoding's space (-1 where absent) and the score per row.
+
+    As lists (cheap scalar look-ups) and arrays (batches), memoised per table so constructing an Oracle is cheap.
+    """
+    per_table = _CACHE.setdefault(table, {})
+    key = encoding.benchmark
+    if key not in per_table:
+        arr = table.rows(encoding.cell_ids())
+        if (arr < 0).all():
             raise ValueError(
                 f"encoding {encoding.benchmark}/{encoding.name} shares no cell with table {table.name!r}; "
                 "wrong benchmark for this encoding?"
             )
-        per_table[encoding.benchmark] = rows
-    return rows
+        per_table[key] = (arr.tolist(), arr)
+    if "score" not in per_table:
+        score = np.asarray(table.score, dtype=np.float64)
+        per_table["score"] = (score.tolist(), score)
+    rows_list, rows_arr = per_table[key]
+    score_list, score_arr = per_table["score"]
+    return rows_list, score_list, rows_arr, score_arr

@@ -7,7 +7,7 @@ from nasbench_bench.oracle import Oracle
 
 
 class RandomSearch(Optimizer):
-    """Uniform sampling over the encoding (paper: RS). Draws and maps configurations in vectorised blocks."""
+    """Uniform sampling over the encoding (paper: RS), drawn, mapped and evaluated in vectorised blocks."""
 
     name = "rs"
     defaults = {"block": 256}
@@ -15,6 +15,4 @@ class RandomSearch(Optimizer):
     def run(self, oracle: Oracle) -> None:
         block = int(self.hp["block"])
         while True:
-            cells = self.encoding.cell_indices(self.encoding.sample(self.rng, block))
-            for cell in cells.tolist():
-                oracle.evaluate_cell(cell)
+            oracle.evaluate_cells(self.encoding.cell_indices(self.encoding.sample(self.rng, block)))

@@ -6,13 +6,14 @@ from collections import deque
 
 from nasbench_bench.optimizer import Optimizer
 from nasbench_bench.oracle import Oracle
-from optimizers._stream import UniformStream
 
 
 class RegularizedEvolution(Optimizer):
     """Aging evolution: a random initial population, then tournament selection and one-parameter mutation.
 
-    Fitness is the observed validation accuracy; invalid configurations get fitness 0 and age out.
+    Tournament members are drawn with replacement; the first of equally fit members wins. Mutation changes
+    one uniformly chosen hyperparameter to a different value (uniform among the others; floats: a fresh
+    uniform value). Fitness is the observed validation accuracy; invalid configurations get 0 and age out.
     """
 
     name = "re"
@@ -20,33 +21,34 @@ class RegularizedEvolution(Optimizer):
 
     def run(self, oracle: Oracle) -> None:
         enc, pop_size, k = self.encoding, int(self.hp["population_size"]), int(self.hp["tournament_size"])
-        u = UniformStream(self.rng)
-        sizes = [p.n_values for p in enc.params]
-        lowers = [p.lower if p.kind != "cat" else 0 for p in enc.params]
-        uppers = [p.upper for p in enc.params]
+        params = enc.params
+        sizes = [p.n_values for p in params]
+        lowers = [0.0 if p.kind == "cat" else float(p.lower) for p in params]
+        spans = [float(p.upper - p.lower) for p in params]
+        dim = len(params)
         population: deque[tuple[list[float], float]] = deque()
         while len(population) < pop_size:
-            vec = enc.sample(self.rng)
-            population.append((vec.tolist(), self._fitness(oracle, enc.cell_index(vec))))
-        dim = len(sizes)
+            vec = enc.sample(self.rng).tolist()
+            population.append((vec, self._fitness(oracle, enc.cell_index(vec))))
         while True:
-            best = None
-            for _ in range(k):
-                cand = population[u.integer(pop_size)]
-                if best is None or cand[1] > best[1]:
-                    best = cand
-            assert best is not None
-            child = list(best[0])
-            i = u.integer(dim)
-            n = sizes[i]
-            if n is None:  # float: a fresh uniform value
-                child[i] = lowers[i] + u.next() * (uppers[i] - lowers[i])
-            else:  # a different value, uniformly among the other n - 1
-                cur = int(child[i] - lowers[i])
-                new = u.integer(n - 1)
-                child[i] = lowers[i] + (new + 1 if new >= cur else new)
-            population.append((child, self._fitness(oracle, enc.cell_index(child))))
-            population.popleft()
+            # one block of uniforms per 512 generations: k tournament draws, the parameter, its new value
+            for draws in self.rng.random((512, k + 2)).tolist():
+                best = population[int(draws[0] * pop_size)]
+                for j in range(1, k):
+                    cand = population[int(draws[j] * pop_size)]
+                    if cand[1] > best[1]:
+                        best = cand
+                child = list(best[0])
+                i = int(draws[k] * dim)
+                n = sizes[i]
+                if n is None:
+                    child[i] = lowers[i] + draws[k + 1] * spans[i]
+                else:
+                    cur = int(child[i] - lowers[i])
+                    new = int(draws[k + 1] * (n - 1))
+                    child[i] = lowers[i] + (new + 1 if new >= cur else new)
+                population.append((child, self._fitness(oracle, enc.cell_index(child))))
+                population.popleft()
 
     @staticmethod
     def _fitness(oracle: Oracle, cell: int) -> float:

@@ -13,55 +13,57 @@ class Reinforce(Optimizer):
 
     Reward = observed validation accuracy (0 for invalid configurations). Integer hyperparameters are
     categorical over their range; floats over ``float_bins`` equal-width bins (the bin centre is used).
+    All policies live in one flat logits vector (one segment per hyperparameter) to keep each step to a
+    handful of array operations.
     """
 
     name = "reinforce"
     defaults = {"learning_rate": 0.5, "baseline_momentum": 0.9, "float_bins": 10}
 
     def setup(self) -> None:
-        params = self.encoding.params
         bins = int(self.hp["float_bins"])
-        self._values: list[np.ndarray] = []
-        for p in params:
+        values = []
+        for p in self.encoding.params:
             if p.kind == "cat":
-                self._values.append(np.arange(len(p.choices), dtype=float))
+                values.append(np.arange(len(p.choices), dtype=float))
             elif p.kind == "int":
-                self._values.append(np.arange(int(p.lower), int(p.upper) + 1, dtype=float))
+                values.append(np.arange(int(p.lower), int(p.upper) + 1, dtype=float))
             else:
                 edges = np.linspace(p.lower, p.upper, bins + 1)
-                self._values.append((edges[:-1] + edges[1:]) / 2)
-        kmax = max(len(v) for v in self._values)
-        self._sizes = np.array([len(v) for v in self._values])
-        # Padded logits: impossible entries at -inf so they get probability 0.
-        self.logits = np.where(np.arange(kmax)[None, :] < self._sizes[:, None], 0.0, -np.inf)
-        self._table = np.zeros((len(params), kmax))
-        for i, v in enumerate(self._values):
-            self._table[i, : len(v)] = v
+                values.append((edges[:-1] + edges[1:]) / 2)
+        sizes = np.array([len(v) for v in values])
+        self._values = np.concatenate(values)
+        self._starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+        self._last = self._starts + sizes - 1
+        self.logits = np.zeros(len(self._values))
+
+    def policy(self) -> list[np.ndarray]:
+        """Current probabilities, one array per hyperparameter."""
+        e = np.exp(self.logits)
+        return [seg / seg.sum() for seg in np.split(e, self._starts[1:])]
 
     def run(self, oracle: Oracle) -> None:
         lr, mom = float(self.hp["learning_rate"]), float(self.hp["baseline_momentum"])
-        dim = len(self._sizes)
-        rows = np.arange(dim)
+        starts, last, values = self._starts, self._last, self._values
+        seg_of = np.repeat(np.arange(len(starts)), last - starts + 1)
+        logits = self.logits
         baseline: float | None = None
-        block, used = np.empty((0, dim)), 0
         while True:
-            if used >= len(block):
-                block, used = self.rng.random((1024, dim)), 0
-            z = self.logits - self.logits.max(axis=1, keepdims=True)
-            probs = np.exp(z)
-            probs /= probs.sum(axis=1, keepdims=True)
-            cdf = np.cumsum(probs, axis=1)
-            choice = (cdf < block[used][:, None]).sum(axis=1)
-            choice = np.minimum(choice, self._sizes - 1)  # guards against cdf rounding below 1
-            used += 1
-            vector = self._table[rows, choice]
-            ev = oracle.evaluate_cell(self.encoding.cell_index(vector))
-            reward = ev.valid_acc if ev.valid else 0.0
-            if baseline is None:
-                baseline = reward
-            advantage = reward - baseline
-            baseline = mom * baseline + (1.0 - mom) * reward
-            if advantage != 0.0:
-                grad = -probs
-                grad[rows, choice] += 1.0
-                self.logits += lr * advantage * grad
+            for u in self.rng.random((1024, len(starts))):
+                e = np.exp(logits)
+                probs = e / np.add.reduceat(e, starts)[seg_of]
+                cdf = np.cumsum(probs)
+                base = cdf[starts] - probs[starts]  # cumulative mass before each segment
+                choice = np.minimum(np.searchsorted(cdf, base + u, side="right"), last)
+                ev = oracle.evaluate_cell(self.encoding.cell_index(values[choice].tolist()))
+                reward = ev.valid_acc if ev.valid else 0.0
+                if baseline is None:
+                    baseline = reward
+                advantage = reward - baseline
+                baseline = mom * baseline + (1.0 - mom) * reward
+                if advantage != 0.0:
+                    step = lr * advantage
+                    logits -= step * probs
+                    logits[choice] += step
+                    if logits.max() > 50.0:  # keep exp() far from overflow; softmax is shift-invariant
+                        logits -= np.maximum.reduceat(logits, starts)[seg_of]
