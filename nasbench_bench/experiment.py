@@ -308,11 +308,11 @@ def read_experiment_file(path: str | os.PathLike[str]) -> dict[str, Any]:
 def load_experiment(path: str | os.PathLike[str], overrides: Mapping[str, Any] | None = None) -> Experiment:
     """An experiment from a TOML file; ``overrides`` (e.g. from command-line flags) replace its keys."""
     raw = read_experiment_file(path)
-    if overrides:
-        if "benchmark" in overrides or "benchmarks" in overrides:
-            raw.pop("benchmark", None)
-            raw.pop("benchmarks", None)
-        raw.update({k: v for k, v in overrides.items() if v is not None})
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    if "benchmark" in given or "benchmarks" in given:
+        raw.pop("benchmark", None)
+        raw.pop("benchmarks", None)
+    raw.update(given)
     return Experiment.from_dict(raw, source=str(path), default_name=Path(path).stem)
 
 

@@ -111,6 +111,8 @@ RUNS_COLUMNS: tuple[str, ...] = (
     "benchmark", "optimizer", "settings", "seed", "status", "budget_s", "score_metric", "synthetic", "n_evals",
     "final_regret", "wall_s", "encoding", "table", "optimizer_name", "error", "path",
 )
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
 _LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+=-]*$")
 _RUN_FILE_RE = re.compile(r"^seed-(\d+)\.(parquet|failed\.json)$")
 
@@ -229,9 +231,7 @@ def write_failure(path: str | os.PathLike[str], metadata: Mapping[str, Any]) -> 
 
 def _readable(path: Path) -> None:
     """Give a temporary file the usual permissions (mkstemp makes it 0600)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
+    os.chmod(path, 0o666 & ~_UMASK)
 
 
 # -- reading ----------------------------------------------------------------------------------------------
