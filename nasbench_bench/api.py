@@ -27,6 +27,19 @@ _MEMO_LIMIT = 1 << 21
 _RNG_BLOCK = 4096
 
 
+def _built_space() -> Any:
+    """The search space if its cache is already on disk (never builds it), else ``None``."""
+    try:
+        from nasbench_bench import space as sp
+        from nasbench_bench.paths import cache_dir
+
+        if (cache_dir() / sp.CACHE_SUBDIR / "manifest.json").is_file():
+            return sp.get_space()
+    except Exception as exc:  # the space is an optional accelerator: fall back to hashing
+        log.debug("search space unavailable (%s); queries will hash specs", exc)
+    return None
+
+
 class NASBench:
     """The NAS-Bench-101 API over an :class:`NB101Table` (see the module docstring)."""
 
@@ -37,8 +50,10 @@ class NASBench:
         *,
         space: Any = None,
     ) -> None:
-        """Load the data. ``space`` (a ``SearchSpace``, or ``True`` for ``get_space()``) makes the first
-        query of each spec a table lookup instead of computing its module hash."""
+        """Load the data. ``space`` makes the first query of each spec a table lookup instead of computing
+        its module hash: a ``SearchSpace``, ``True`` (``get_space()``, building it if needed), ``False``
+        (always hash), or ``None`` (default: use the space if its cache is already built and the table
+        has over 100,000 cells)."""
         self.table: NB101Table = (
             dataset_file if isinstance(dataset_file, NB101Table) else load_nb101(dataset_file)
         )
@@ -62,7 +77,9 @@ class NASBench:
             from nasbench_bench.space import get_space
 
             space = get_space()
-        self._space = space
+        elif space is None:
+            space = _built_space() if t.n_cells > 100_000 else None
+        self._space = space or None
         self._space_rows: np.ndarray | None = None
         self.training_time_spent = 0.0
         self.total_epochs_spent = 0
