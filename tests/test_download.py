@@ -229,7 +229,7 @@ def test_unreachable_host(tmp_path: Path) -> None:
     msg = str(info.value)
     assert msg.startswith("could not reach 127.0.0.1:")
     assert "download on a machine with internet" in msg and "`nasbench-bench data convert`" in msg
-    assert not (tmp_path / "nasbench_full.tfrecord").exists()
+    assert list(tmp_path.iterdir()) == []  # nothing left behind (no final file, no lock file)
 
 
 def test_http_error(server: Server, tmp_path: Path) -> None:
@@ -276,3 +276,13 @@ def iter_records_with_offsets_bytes(data: bytes, tmp: Path) -> Iterator[tuple[in
     f = tmp / "probe.tfrecord"
     f.write_bytes(data)
     yield from iter_records_with_offsets(f)
+
+
+def test_concurrent_download_refused(server: Server, tfrecord_bytes: bytes, tmp_path: Path) -> None:
+    fcntl = pytest.importorskip("fcntl")
+    server.state.content = tfrecord_bytes
+    with open(tmp_path / f"{NAME}.part.lock", "a") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        with pytest.raises(DownloadError, match="in progress"):
+            _get(server, tmp_path)
+    assert server.state.requests == []

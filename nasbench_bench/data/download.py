@@ -112,6 +112,8 @@ def _exclusive(lock_path: Path) -> Iterator[None]:
         try:
             yield
         finally:
+            with contextlib.suppress(OSError):
+                lock_path.unlink()
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
@@ -288,8 +290,6 @@ def download(
         if url is None and n != EXPECTED_RECORDS[variant]:
             log.warning("%s holds %d records, expected %d for %r", name, n, EXPECTED_RECORDS[variant], variant)
         os.replace(part, final)
-    with contextlib.suppress(OSError):
-        (dest / f"{name}.part.lock").unlink()
     log.info("verified %d records; saved %s", n, final)
     return final
 
