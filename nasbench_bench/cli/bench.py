@@ -12,6 +12,9 @@ from typing import Any
 
 BENCHMARKS: dict[str, str] = {
     "data": "nasbench_bench.bench.data",
+    "oracle": "nasbench_bench.bench.oracle",
+    "optimizers": "nasbench_bench.bench.optimizers",
+    "drivers": "nasbench_bench.bench.drivers",
 }
 
 
