@@ -36,7 +36,7 @@ def toy_results(benchmarks=("nb101",), optimizers=("rs", "re", "tpe"), n_seeds=6
 
 def toy_runs(results: pd.DataFrame, synthetic: bool, metric: str = "test") -> pd.DataFrame:
     runs = results[["benchmark", "optimizer", "seed"]].drop_duplicates().reset_index(drop=True)
-    runs["status"] = "ok"
+    runs["status"] = "done"
     runs["budget_s"] = 1e5
     runs["score_metric"] = metric
     runs["synthetic"] = synthetic

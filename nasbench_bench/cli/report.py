@@ -62,7 +62,7 @@ def _drop_runs(results: pd.DataFrame, bad: pd.DataFrame) -> pd.DataFrame:
 
 
 def load(path: Path, only: str | None = None) -> list[Loaded]:
-    """Read a results directory and split it per benchmark, keeping only runs with status 'ok'."""
+    """Read a results directory and split it per benchmark, keeping only runs with status 'done'."""
     from nasbench_bench.results import load_results, load_runs
 
     results = load_results(path)
@@ -78,9 +78,9 @@ def load(path: Path, only: str | None = None) -> list[Loaded]:
         res = results if in_results == {bench} else results[results["benchmark"] == bench]
         rn = runs[runs["benchmark"] == bench]
         notes: list[str] = []
-        bad = rn[rn["status"] != "ok"]
+        bad = rn[rn["status"] != "done"]
         if len(bad):
-            notes.append(f"{len(bad)} run(s) not finished (status != 'ok') are EXCLUDED: "
+            notes.append(f"{len(bad)} run(s) not finished (status != 'done') are EXCLUDED: "
                          + ", ".join(f"{o}x{n}" for o, n in bad.groupby("optimizer").size().items()))
             res = _drop_runs(res, bad)
         prep = A.prepare_results(res)
@@ -88,7 +88,7 @@ def load(path: Path, only: str | None = None) -> list[Loaded]:
         n_unknown = int((unknown["_merge"] == "left_only").sum())
         if n_unknown:
             notes.append(f"{n_unknown} run(s) in the results have no entry in the run table (kept)")
-        n_silent = int((rn["status"] == "ok").sum()) - (len(prep.runs) - n_unknown)
+        n_silent = int((rn["status"] == "done").sum()) - (len(prep.runs) - n_unknown)
         if n_silent > 0:
             notes.append(f"{n_silent} finished run(s) have no evaluations in the results")
         metrics = sorted(rn["score_metric"].dropna().unique())
@@ -100,7 +100,7 @@ def load(path: Path, only: str | None = None) -> list[Loaded]:
         budget = float(budgets.max()) if len(budgets) else float(res["time"].max())
         if budgets.nunique() > 1:
             notes.append(f"budgets differ between runs ({budgets.min():.3g}..{budgets.max():.3g} s)")
-        per_opt = (rn.assign(ok=rn["status"] == "ok").groupby("optimizer")["ok"]
+        per_opt = (rn.assign(ok=rn["status"] == "done").groupby("optimizer")["ok"]
                    .agg(ok="sum", total="size").reset_index())
         out.append(Loaded(str(bench), prep, str(metric), synthetic, budget, notes, per_opt))
     return out
