@@ -350,9 +350,19 @@ def load_results(
     df = dataset.to_table(columns=read_cols, use_threads=True).to_pandas()
     renames = {k: v for k, v in names.items() if v != k[1]}
     if renames and "optimizer" in cols:
-        key = list(zip(df["benchmark"].astype(str), df["optimizer"].astype(str), df["settings"].astype(str)))
-        shown = [names.get(k, k[1]) for k in key]
-        df["optimizer"] = pd.Categorical(shown, categories=list(dict.fromkeys(shown)))
+        codes = [df[c].cat.codes.to_numpy().astype(np.int64) for c in ("benchmark", "optimizer", "settings")]
+        sizes = [len(df[c].cat.categories) for c in ("benchmark", "optimizer", "settings")]
+        key = (codes[0] * sizes[1] + codes[1]) * sizes[2] + codes[2]
+        uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        shown = [
+            names.get((str(df["benchmark"].iat[i]), str(df["optimizer"].iat[i]), str(df["settings"].iat[i])),
+                      str(df["optimizer"].iat[i]))
+            for i in first
+        ]
+        cats = list(dict.fromkeys(shown))
+        pos = {c: i for i, c in enumerate(cats)}
+        mapped = np.array([pos[s] for s in shown], dtype=np.int32)[inverse.reshape(-1)]
+        df["optimizer"] = pd.Categorical.from_codes(mapped, categories=cats)
     for c in _DICT_COLUMNS:
         if c in df.columns and not isinstance(df[c].dtype, pd.CategoricalDtype):
             df[c] = df[c].astype("category")
