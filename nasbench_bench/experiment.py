@@ -147,10 +147,17 @@ class Experiment:
         return self.encoding or default_encoding(benchmark)
 
     def settings(self, benchmark: str, optimizer: OptimizerSpec) -> dict[str, Any]:
-        """What identifies a run's setting (hashed into its directory name); the benchmark is the parent."""
+        """What identifies a run's setting (hashed into its directory name); the benchmark is the parent.
+
+        Hyperparameters are resolved (class defaults + overrides), so changing an optimizer's defaults
+        changes the hash and old results are not mistaken for the new setting.
+        """
+        from nasbench_bench.optimizer import get_optimizer
+
+        defaults = dict(get_optimizer(optimizer.name).defaults)
         return {
             "optimizer": optimizer.name,
-            "hyperparameters": dict(optimizer.hyperparameters),
+            "hyperparameters": {**defaults, **dict(optimizer.hyperparameters)},
             "encoding": self.encoding_for(benchmark),
             "time_budget": self.time_budget,
             "max_evaluations": self.max_evaluations,

@@ -214,3 +214,16 @@ def test_labels_must_be_path_safe(tmp_path: Path) -> None:
     for bad in ("", "a/b", "../x", ".hidden", "a b"):
         with pytest.raises(ValueError, match="label"):
             run_paths(tmp_path, "toy", bad, "0badc0de", 0)
+
+
+def test_settings_hash_follows_resolved_defaults(monkeypatch) -> None:
+    """Changing an optimizer's default hyperparameters must not reuse results made with the old ones."""
+    from nasbench_bench.experiment import Experiment
+    from optimizers.regularized_evolution import RegularizedEvolution
+
+    raw = {"benchmark": "toy", "optimizers": ["re"], "seeds": "0", "time_budget": 1e4}
+    before = Experiment.from_dict(raw).run_keys()[0]
+    assert before.settings["hyperparameters"]["population_size"] == 100
+    monkeypatch.setattr(RegularizedEvolution, "defaults", {"population_size": 50, "tournament_size": 10})
+    after = Experiment.from_dict(raw).run_keys()[0]
+    assert after.settings_hash != before.settings_hash
