@@ -13,7 +13,6 @@ then resolves with a few array gathers. Everything is cached as ``.npy`` files p
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import logging
@@ -36,6 +35,7 @@ from nasbench_bench.spec import (
     OUTPUT,
     ModelSpec,
     OutOfDomainError,
+    hash_dag,
     hash_module,
 )
 
@@ -145,32 +145,6 @@ def encode_adjacency(matrix: object) -> int:
 # ----------------------------------------------------------------------------------------------------
 # hashing (worker side)
 
-_INIT_HASH: dict[tuple[int, int, int], str] = {}
-
-
-def _fast_hash(preds: list[list[int]], succs: list[list[int]], labels: Sequence[int]) -> str:
-    """Same algorithm as :func:`nasbench_bench.spec.hash_module`, on precomputed neighbour lists."""
-    md5 = hashlib.md5
-    h = []
-    for p, s, lab in zip(preds, succs, labels):
-        key = (len(s), len(p), lab)
-        x = _INIT_HASH.get(key)
-        if x is None:
-            x = _INIT_HASH[key] = md5(str(key).encode("utf-8")).hexdigest()
-        h.append(x)
-    for _ in range(len(labels)):
-        h = [
-            md5(
-                ("".join(sorted([h[u] for u in p])) + "|" + "".join(sorted([h[w] for w in s])) + "|" + hv).encode(
-                    "utf-8"
-                )
-            ).hexdigest()
-            for p, s, hv in zip(preds, succs, h)
-        ]
-    h.sort()
-    return md5(str(h).encode("utf-8")).hexdigest()
-
-
 def _hash_chunk(jobs: list[tuple[int, int, list[int]]]) -> list[bytes]:
     """Hash ``(n_vertices, upper-triangular code, [label codes])`` jobs; one hash per label code."""
     out: list[bytes] = []
@@ -185,7 +159,7 @@ def _hash_chunk(jobs: list[tuple[int, int, list[int]]]) -> list[bytes]:
         k = n - 2
         for lab in labs:
             labels = [_LABEL_INPUT] + [(lab // 3**m) % 3 for m in range(k)] + [_LABEL_OUTPUT]
-            out.append(_fast_hash(preds, succs, labels).encode("ascii"))
+            out.append(hash_dag(preds, succs, labels).encode("ascii"))
     return out
 
 
@@ -332,13 +306,13 @@ def _build(progress: bool = False, workers: int | None = None) -> dict[str, np.n
     r_n = np.concatenate(rep_n)
     r_code = np.concatenate(rep_code)
     r_lab = np.concatenate(rep_lab)
-    # cross-check the fast hash against the reference implementation on a spread sample
+    # cross-check the code -> neighbour-list conversion against the matrix path on a spread sample
     for i in range(0, n_reps, max(1, n_reps // 300)):
         n = int(r_n[i])
         labels = [_LABEL_INPUT] + [(int(r_lab[i]) // 3**m) % 3 for m in range(n - 2)] + [_LABEL_OUTPUT]
         ref = hash_module(_code_to_matrix(int(r_code[i]), n), labels)
         if ref.encode("ascii") != hashes_unsorted[i]:
-            raise RuntimeError(f"fast hash disagrees with spec.hash_module on cell {i}")
+            raise RuntimeError(f"hash from the edge code disagrees with spec.hash_module on cell {i}")
     order = np.argsort(hashes_unsorted, kind="stable")
     hashes = hashes_unsorted[order]
     if np.any(hashes[1:] == hashes[:-1]):

@@ -76,31 +76,38 @@ def prune(matrix: np.ndarray, ops: Sequence[str]) -> tuple[np.ndarray, list[str]
     return matrix[np.ix_(keep, keep)].copy(), [ops[i] for i in keep]
 
 
+_INIT_HASH: dict[tuple[int, int, int], str] = {}
+
+
+def hash_dag(preds: Sequence[Sequence[int]], succs: Sequence[Sequence[int]], labels: Sequence[int]) -> str:
+    """The official fingerprint of a labelled DAG given as neighbour lists (see :func:`hash_module`)."""
+    md5 = hashlib.md5
+    h = []
+    for p, s, lab in zip(preds, succs, labels):
+        key = (len(s), len(p), int(lab))  # (out-degree, in-degree, label), as the official text
+        x = _INIT_HASH.get(key)
+        if x is None:
+            x = _INIT_HASH[key] = md5(str(key).encode("utf-8")).hexdigest()
+        h.append(x)
+    for _ in range(len(labels)):
+        h = [
+            md5(("".join(sorted([h[u] for u in p])) + "|" + "".join(sorted([h[w] for w in s])) + "|" + hv).encode())
+            .hexdigest()
+            for p, s, hv in zip(preds, succs, h)
+        ]
+    return md5(str(sorted(h)).encode("utf-8")).hexdigest()
+
+
 def hash_module(matrix: np.ndarray, labeling: Sequence[int]) -> str:
-    """The official Weisfeiler-Lehman-style md5 fingerprint of a labelled DAG (32 hex chars)."""
+    """The official Weisfeiler-Lehman-style md5 fingerprint of a labelled DAG (32 hex chars).
+
+    Per vertex, md5 of ``(out_degree, in_degree, label)``; then V rounds of md5 over the sorted in-neighbour
+    hashes, ``|``, the sorted out-neighbour hashes, ``|``, the own hash; finally md5 of ``str(sorted(hashes))``.
+    """
     n = matrix.shape[0]
-    in_deg = matrix.sum(axis=0).tolist()
-    out_deg = matrix.sum(axis=1).tolist()
-    hashes = [
-        hashlib.md5(str((int(o), int(i), int(lab))).encode("utf-8")).hexdigest()
-        for o, i, lab in zip(out_deg, in_deg, labeling)
-    ]
     preds = [[u for u in range(n) if matrix[u, v]] for v in range(n)]
     succs = [[w for w in range(n) if matrix[v, w]] for v in range(n)]
-    for _ in range(n):
-        hashes = [
-            hashlib.md5(
-                (
-                    "".join(sorted(hashes[u] for u in preds[v]))
-                    + "|"
-                    + "".join(sorted(hashes[w] for w in succs[v]))
-                    + "|"
-                    + hashes[v]
-                ).encode("utf-8")
-            ).hexdigest()
-            for v in range(n)
-        ]
-    return hashlib.md5(str(sorted(hashes)).encode("utf-8")).hexdigest()
+    return hash_dag(preds, succs, labeling)
 
 
 class ModelSpec:
