@@ -1,0 +1,150 @@
+"""In-process driver for hpbandster's Hyperband and BOHB: no Pyro name server, no sockets, no threads.
+
+hpbandster's ``Master`` runs a Pyro name server, a dispatcher with two threads and a worker, and with one
+worker it schedules strictly sequentially: fill the first active iteration's next run, wait for its result,
+register it with the iteration and then with the config generator, repeat; open a new Hyperband iteration
+when no active one has a run to offer. :class:`InProcessMaster` replays exactly that schedule with the
+library's own pieces (``HyperBand.get_next_iteration`` builds its ``SuccessiveHalving`` iterations, the
+config generator is the library's ``RandomSampling`` or BOHB's KDE generator, results travel in its ``Job``
+objects), so a seeded run gives the same trajectory as the library's Pyro-based driver.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from nasbench_bench.oracle import Oracle
+
+log = logging.getLogger(__name__)
+
+_WARNED_SINGLE: set[str] = set()
+
+
+def quiet_library_loggers() -> None:
+    """Keep hpbandster's own logger at WARNING unless the user configured it (it logs per job at DEBUG/INFO)."""
+    lib = logging.getLogger("hpbandster")
+    if lib.level == logging.NOTSET:
+        lib.setLevel(logging.WARNING)
+
+
+@contextmanager
+def seeded_global_numpy(seed: int) -> Iterator[None]:
+    """Seed numpy's global RNG (hpbandster draws from it) and restore the caller's state afterwards."""
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
+@contextmanager
+def library_warnings_silenced() -> Iterator[None]:
+    """Silence the third-party warnings a run triggers on every job.
+
+    hpbandster 0.7.4 calls ConfigSpace 0.x methods that ConfigSpace 1.x flags as deprecated, statsmodels'
+    KDE warns about its future default RNG, and its kernel divides by zero for a one-level categorical
+    column (the result is then unused).
+    """
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        yield
+
+
+def rung_budgets(table_budgets: Sequence[int], name: str) -> list[int]:
+    """The table's budgets as Hyperband rungs; warn (once per optimizer) when there is only one."""
+    budgets = sorted(int(b) for b in table_budgets)
+    if len(budgets) == 1 and name not in _WARNED_SINGLE:
+        _WARNED_SINGLE.add(name)
+        log.warning(
+            "%s: the table has a single budget (%d); it degenerates to its single-fidelity form "
+            "(every bracket is one configuration at that budget)",
+            name,
+            budgets[0],
+        )
+    return budgets
+
+
+class InProcessMaster:
+    """A sequential, single-worker stand-in for hpbandster's ``Master`` (HyperBand and BOHB share it).
+
+    Args:
+        config_generator: an hpbandster config generator (``RandomSampling``, BOHB's ``BOHB``...).
+        budgets: the rungs, smallest first (hpbandster's ``budgets`` attribute; ``max_SH_iter`` = their count).
+        eta: the successive-halving ratio.
+    """
+
+    def __init__(self, config_generator: Any, budgets: Sequence[float], eta: float = 3) -> None:
+        self.config_generator = config_generator
+        self.eta = eta
+        self.budgets = np.asarray(budgets, dtype=float)
+        self.max_SH_iter = len(self.budgets)  # the attribute name hpbandster reads
+        self.iterations: list[Any] = []
+
+    def get_next_iteration(self, iteration: int, iteration_kwargs: dict[str, Any]) -> Any:
+        """The library's own bracket construction (identical in its HyperBand and BOHB masters)."""
+        from hpbandster.optimizers.hyperband import HyperBand
+
+        return HyperBand.get_next_iteration(self, iteration, iteration_kwargs)  # type: ignore[arg-type]
+
+    def run(self, compute: Callable[[dict[str, Any], float], float], n_iterations: int | None = None) -> None:
+        """Run ``n_iterations`` Hyperband iterations (None: until ``compute`` raises).
+
+        ``compute(config, budget) -> loss`` evaluates one job; whatever it raises ends the run.
+        """
+        from hpbandster.core.dispatcher import Job
+
+        kwargs: dict[str, Any] = {"result_logger": None}
+        cg = self.config_generator
+        active: list[Any] = []
+        remaining = -1 if n_iterations is None else int(n_iterations)
+        while True:
+            next_run = None
+            for it in active:
+                next_run = it.get_next_run()
+                if next_run is not None:
+                    break
+            if next_run is None:
+                active = [it for it in active if not it.is_finished]
+                if active:  # cannot happen with one sequential worker; the library would wait here
+                    raise RuntimeError("hpbandster iteration stalled without running jobs")
+                if remaining == 0:
+                    return
+                remaining -= 1
+                it = self.get_next_iteration(len(self.iterations), kwargs)
+                self.iterations.append(it)
+                active.append(it)
+                continue
+            config_id, config, budget = next_run
+            job = Job(config_id, config=config, budget=budget, working_directory=".")
+            job.result = {"loss": compute(config, budget), "info": {}}
+            self.iterations[config_id[0]].register_result(job)
+            cg.new_result(job)
+
+
+def run_hpbandster(
+    config_generator: Any, oracle: Oracle, budgets: Sequence[int], eta: float, n_iterations: int | None = None
+) -> InProcessMaster:
+    """Drive ``config_generator`` on ``oracle`` in-process until the oracle's budget is spent.
+
+    Library budgets (floats) map to the table's integer budgets; the loss is ``Evaluation.loss`` (1 for
+    invalid configurations, which cost nothing). ``BudgetExhausted`` propagates to the caller.
+    """
+    quiet_library_loggers()
+    to_table = {float(b): int(b) for b in budgets}
+    evaluate = oracle.evaluate
+
+    def compute(config: dict[str, Any], budget: float) -> float:
+        return evaluate(config, to_table[float(budget)]).loss
+
+    master = InProcessMaster(config_generator, [float(b) for b in budgets], eta)
+    with library_warnings_silenced():
+        master.run(compute, n_iterations)
+    return master

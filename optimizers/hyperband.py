@@ -1,0 +1,27 @@
+"""Hyperband (Li et al. 2017) through hpbandster, driven in-process (see :mod:`optimizers._hpbandster`)."""
+
+from __future__ import annotations
+
+from nasbench_bench.optimizer import Optimizer
+from nasbench_bench.oracle import Oracle
+from optimizers._hpbandster import rung_budgets, run_hpbandster, seeded_global_numpy
+
+
+class Hyperband(Optimizer):
+    """hpbandster's HyperBand: random configurations, successive halving over the table's budgets.
+
+    Paper settings: eta 3, budgets 4/12/36/108 epochs (the table's budgets). Each budget is a separate
+    training run in the table. A single-budget table degenerates to random search at that budget.
+    """
+
+    name = "hb"
+    defaults = {"eta": 3}
+    multi_fidelity = True
+
+    def run(self, oracle: Oracle) -> None:
+        from hpbandster.optimizers.config_generators.random_sampling import RandomSampling
+
+        budgets = rung_budgets(oracle.table.budgets, self.name)
+        with seeded_global_numpy(self.seed):
+            cg = RandomSampling(self.encoding.configspace(seed=self.seed))
+            run_hpbandster(cg, oracle, budgets, float(self.hp["eta"]))
