@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nasbench_bench.optimizer import Optimizer
 from nasbench_bench.oracle import Oracle
-from optimizers._hpbandster import rung_budgets, run_hpbandster, seeded_global_numpy
+from optimizers._hpbandster import run_hpbandster, rung_budgets, seeded_global_numpy
 
 
 class BOHB(Optimizer):
