@@ -117,9 +117,7 @@ def _load(name: str, path: Path | None) -> Table:
         assert path is not None
         return load_nb101(path, mmap=True)
     if name == "nb101-synthetic":
-        from nasbench_bench.data.synth import synthetic_table
-
-        return synthetic_table("all", variant="full", seed=0)
+        return _cached_synthetic_nb101()
     if name.startswith("nb201-"):
         from nasbench_bench.data.nb201 import load_nb201
 
@@ -166,3 +164,25 @@ def toy_table(budgets: tuple[int, ...] = (4, 12, 36, 108), seed: int = 0, trials
         synthetic=True,
         meta={"notes": "toy synthetic table for tests"},
     )
+
+
+def _cached_synthetic_nb101(seed: int = 0) -> Table:
+    """The full-space synthetic NB101 table, generated once into the cache and memory-mapped afterwards.
+
+    The cache key includes a hash of the generator's source, so a changed synthetic model is regenerated.
+    """
+    import hashlib
+
+    from nasbench_bench.data import synth
+    from nasbench_bench.data.nb101 import DataFormatError, load_nb101, save_nb101
+    from nasbench_bench.paths import cache_dir
+
+    model = hashlib.sha256(Path(synth.__file__).read_bytes()).hexdigest()[:12]
+    path = cache_dir() / "nb101-synthetic" / f"full-seed{seed}-{model}"
+    try:
+        return load_nb101(path, mmap=True)
+    except (FileNotFoundError, DataFormatError):
+        pass
+    table = synth.synthetic_table("all", variant="full", seed=seed)
+    save_nb101(table, path, source={"name": "synthetic_table", "seed": seed, "model": model})
+    return load_nb101(path, mmap=True)

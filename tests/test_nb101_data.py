@@ -156,3 +156,15 @@ def test_uneven_trial_counts_are_kept(tmp_path, small_cells):
     np.testing.assert_allclose(t.valid_acc[r0, 0], 2.5 + 0.01 * np.arange(5))
     assert t.valid_acc[r1, 0, 0] == 2.5 and np.isnan(t.valid_acc[r1, 0, 1:]).all()
     assert read_manifest(path.parent / "c")["synthetic"] is False
+
+
+def test_save_nb101_round_trips_an_in_memory_table(tmp_path) -> None:
+    from nasbench_bench.data.nb101 import _TABLE_ARRAYS, load_nb101, save_nb101
+    from nasbench_bench.data.synth import synthetic_table
+
+    table = synthetic_table(300, variant="full", seed=3)
+    loaded = load_nb101(save_nb101(table, tmp_path / "cache"))
+    assert loaded.synthetic and loaded.n_cells == 300
+    for field in _TABLE_ARRAYS.values():
+        a, b = getattr(table, field), getattr(loaded, field)
+        assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True), field

@@ -331,6 +331,37 @@ def _assemble(hashes, cell_nv, cell_params, cell_mats, cell_labels, rec_cell, re
     return arrays, stats
 
 
+_TABLE_ARRAYS = {  # cache array name -> NB101Table field
+    "budgets": "budgets", "hashes": "cell_ids", "n_trials": "n_trials", "train_time": "train_time",
+    "train_acc": "train_acc", "valid_acc": "valid_acc", "test_acc": "test_acc", "matrices": "matrices",
+    "num_vertices": "num_vertices", "ops": "ops", "trainable_parameters": "trainable_parameters",
+    "halfway_train_time": "halfway_train_time", "halfway_train_acc": "halfway_train_acc",
+    "halfway_valid_acc": "halfway_valid_acc", "halfway_test_acc": "halfway_test_acc", "total_time": "total_time",
+}
+
+
+def save_nb101(table: NB101Table, dst: str | os.PathLike[str], source: dict[str, Any] | None = None) -> Path:
+    """Write an in-memory table (e.g. a synthetic one) as a cache directory that :func:`load_nb101` reads."""
+    dst = Path(dst)
+    arrays = {name: np.ascontiguousarray(getattr(table, field)) for name, field in _TABLE_ARRAYS.items()}
+    budgets = arrays["budgets"].tolist()
+    manifest: dict[str, Any] = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "source": source or {"name": table.name},
+        "n_records": int(table.n_trials.sum()),
+        "n_cells": table.n_cells,
+        "budgets": budgets,
+        "variant": _variant(budgets),
+        "synthetic": bool(table.synthetic),
+        "max_trials": table.max_trials,
+        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "arrays": {k: {"dtype": v.dtype.str, "shape": list(v.shape)} for k, v in arrays.items()},
+    }
+    _write_dir(dst, arrays, manifest)
+    return dst
+
+
 def _write_dir(dst: Path, arrays: dict[str, np.ndarray], manifest: dict[str, Any]) -> None:
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent))
