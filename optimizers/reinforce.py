@@ -46,16 +46,18 @@ class Reinforce(Optimizer):
         lr, mom = float(self.hp["learning_rate"]), float(self.hp["baseline_momentum"])
         starts, last, values = self._starts, self._last, self._values
         seg_of = np.repeat(np.arange(len(starts)), last - starts + 1)
+        offsets = np.arange(len(starts), dtype=float)  # each normalised segment adds 1 to the running cdf
         logits = self.logits
+        cell_index = self.encoding.cell_index
         baseline: float | None = None
+        step_no = 0
         while True:
             for u in self.rng.random((1024, len(starts))):
                 e = np.exp(logits)
                 probs = e / np.add.reduceat(e, starts)[seg_of]
-                cdf = np.cumsum(probs)
-                base = cdf[starts] - probs[starts]  # cumulative mass before each segment
-                choice = np.minimum(np.searchsorted(cdf, base + u, side="right"), last)
-                ev = oracle.evaluate_cell(self.encoding.cell_index(values[choice].tolist()))
+                # inverse-cdf draw per segment on the global cdf; clip guards rounding at segment edges
+                choice = np.clip(np.searchsorted(np.cumsum(probs), offsets + u, side="right"), starts, last)
+                ev = oracle.evaluate_cell(cell_index(values[choice].tolist()))
                 reward = ev.valid_acc if ev.valid else 0.0
                 if baseline is None:
                     baseline = reward
@@ -65,5 +67,6 @@ class Reinforce(Optimizer):
                     step = lr * advantage
                     logits -= step * probs
                     logits[choice] += step
-                    if logits.max() > 50.0:  # keep exp() far from overflow; softmax is shift-invariant
-                        logits -= np.maximum.reduceat(logits, starts)[seg_of]
+                step_no += 1
+                if step_no % 64 == 0 and logits.max() > 50.0:  # softmax is shift-invariant: keep exp() finite
+                    logits -= np.maximum.reduceat(logits, starts)[seg_of]
