@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from nasbench_bench.optimizer import Optimizer
 from nasbench_bench.oracle import Oracle
-from optimizers._hpbandster import run_hpbandster, rung_budgets, seeded_global_numpy
+from optimizers._hpbandster import library_warnings_silenced, run_hpbandster, rung_budgets, seeded_global_numpy
 
 
 class BOHB(Optimizer):
@@ -28,19 +30,22 @@ class BOHB(Optimizer):
     }
     multi_fidelity = True
 
-    def run(self, oracle: Oracle) -> None:
+    def config_generator(self) -> Any:
+        """hpbandster's BOHB KDE generator with this run's settings over the seeded ConfigurationSpace."""
         from hpbandster.optimizers.config_generators.bohb import BOHB as KDEGenerator
 
-        budgets = rung_budgets(oracle.table.budgets, self.name)
         hp = self.hp
-        with seeded_global_numpy(self.seed):
-            cg = KDEGenerator(
-                configspace=self.encoding.configspace(seed=self.seed),
-                min_points_in_model=hp["min_points_in_model"],
-                top_n_percent=hp["top_n_percent"],
-                num_samples=hp["num_samples"],
-                random_fraction=hp["random_fraction"],
-                bandwidth_factor=hp["bandwidth_factor"],
-                min_bandwidth=hp["min_bandwidth"],
-            )
-            run_hpbandster(cg, oracle, budgets, float(hp["eta"]))
+        return KDEGenerator(
+            configspace=self.encoding.configspace(seed=self.seed),
+            min_points_in_model=hp["min_points_in_model"],
+            top_n_percent=hp["top_n_percent"],
+            num_samples=hp["num_samples"],
+            random_fraction=hp["random_fraction"],
+            bandwidth_factor=hp["bandwidth_factor"],
+            min_bandwidth=hp["min_bandwidth"],
+        )
+
+    def run(self, oracle: Oracle) -> None:
+        budgets = rung_budgets(oracle.table.budgets, self.name)
+        with seeded_global_numpy(self.seed), library_warnings_silenced():
+            run_hpbandster(self.config_generator(), oracle, budgets, float(self.hp["eta"]))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from nasbench_bench.optimizer import Optimizer
 from nasbench_bench.oracle import Oracle
-from optimizers._hpbandster import run_hpbandster, rung_budgets, seeded_global_numpy
+from optimizers._hpbandster import library_warnings_silenced, run_hpbandster, rung_budgets, seeded_global_numpy
 
 
 class Hyperband(Optimizer):
@@ -18,10 +20,13 @@ class Hyperband(Optimizer):
     defaults = {"eta": 3}
     multi_fidelity = True
 
-    def run(self, oracle: Oracle) -> None:
+    def config_generator(self) -> Any:
+        """hpbandster's ``RandomSampling`` over the encoding's ConfigurationSpace seeded with the run's seed."""
         from hpbandster.optimizers.config_generators.random_sampling import RandomSampling
 
+        return RandomSampling(self.encoding.configspace(seed=self.seed))
+
+    def run(self, oracle: Oracle) -> None:
         budgets = rung_budgets(oracle.table.budgets, self.name)
-        with seeded_global_numpy(self.seed):
-            cg = RandomSampling(self.encoding.configspace(seed=self.seed))
-            run_hpbandster(cg, oracle, budgets, float(self.hp["eta"]))
+        with seeded_global_numpy(self.seed), library_warnings_silenced():
+            run_hpbandster(self.config_generator(), oracle, budgets, float(self.hp["eta"]))

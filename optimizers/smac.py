@@ -81,6 +81,25 @@ def _fast_config_selector(scenario: Any, retrain_after: int = 8, retries: int = 
     return FastConfigSelector(scenario, retrain_after=retrain_after, max_new_config_tries=retries)
 
 
+def _fast_intensifier(scenario: Any, max_config_calls: int) -> Any:
+    """SMAC's ``Intensifier`` whose rejected-configuration list (tested once per ask) has hashed membership."""
+    from smac.intensifier import Intensifier
+
+    class FastIntensifier(Intensifier):
+        def get_rejected_configs(self) -> list[Any]:
+            ids = self._rejected_config_ids
+            cached_ids, configs = getattr(self, "_rejected_cache", ([], None))
+            n = len(cached_ids)
+            if configs is None or ids[:n] != cached_ids:  # first call, or an id was removed: rebuild
+                n, configs = 0, _ConfigList()
+            for config_id in ids[n:]:
+                configs.append(self.runhistory._ids_config[config_id])
+            self._rejected_cache = (list(ids), configs)
+            return configs
+
+    return FastIntensifier(scenario, max_config_calls=max_config_calls)
+
+
 def make_facade(
     configspace: Any,
     seed: int,
@@ -93,7 +112,6 @@ def make_facade(
     from smac import HyperparameterOptimizationFacade as HPO
     from smac import Scenario
     from smac.initial_design import RandomInitialDesign
-    from smac.intensifier import Intensifier
     from smac.model.random_forest import RandomForest
 
     _quiet()
@@ -125,7 +143,7 @@ def make_facade(
         model=model,
         initial_design=RandomInitialDesign(scenario, n_configs=int(n_init), max_ratio=1.0),
         random_design=HPO.get_random_design(scenario, probability=float(hp["random_fraction"])),
-        intensifier=Intensifier(scenario, max_config_calls=int(hp["max_config_calls"])),
+        intensifier=_fast_intensifier(scenario, int(hp["max_config_calls"])),
         config_selector=_fast_config_selector(scenario),
         logging_level=False,
         overwrite=True,
@@ -142,10 +160,24 @@ def private_output_directory() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
+_EXPECTED = (
+    "Could not return a new configuration after",
+    "Did not find enough configurations from the acquisition function",
+)
+
+
+def _not_expected(record: logging.LogRecord) -> bool:
+    """Drop the selector's fallback notices: on a small space (NAS-Bench-201) it falls back to random often."""
+    return not str(record.msg).startswith(_EXPECTED)
+
+
 def _quiet() -> None:
     lib = logging.getLogger("smac")
     if lib.level == logging.NOTSET:  # SMAC logs INFO lines during set-up and every 50 trials
         lib.setLevel(logging.WARNING)
+    selector = logging.getLogger("smac.main.config_selector")
+    if _not_expected not in selector.filters:
+        selector.addFilter(_not_expected)
 
 
 class SMAC(Optimizer):
