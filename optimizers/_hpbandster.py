@@ -27,10 +27,15 @@ _WARNED_SINGLE: set[str] = set()
 
 
 def quiet_library_loggers() -> None:
-    """Keep hpbandster's own logger at WARNING unless the user configured it (it logs per job at DEBUG/INFO)."""
+    """Keep hpbandster's logger at ERROR unless the user configured it.
+
+    It logs per job at DEBUG/INFO, and BOHB's generator dumps its KDE data as multi-line WARNINGs whenever a
+    sampled vector has a NaN acquisition value (a categorical value absent from the good KDE), which on
+    categorical spaces happens routinely and is handled by the library.
+    """
     lib = logging.getLogger("hpbandster")
     if lib.level == logging.NOTSET:
-        lib.setLevel(logging.WARNING)
+        lib.setLevel(logging.ERROR)
 
 
 @contextmanager
