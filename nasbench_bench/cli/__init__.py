@@ -34,8 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("smac", "hpbandster", "hyperopt", "distributed", "Pyro4", "matplotlib", "numexpr"):
+    for noisy in ("smac", "hyperopt", "distributed", "Pyro4", "matplotlib", "numexpr"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    # hpbandster's BOHB dumps its model data at WARNING on categorical spaces: routine, not actionable
+    logging.getLogger("hpbandster").setLevel(max(level, logging.ERROR))
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

@@ -168,7 +168,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         if prep.runs.empty:
             print("no finished runs\n")
             continue
-        print("runs (status ok / total):", ", ".join(
+        print("runs (finished / total):", ", ".join(
             f"{r.optimizer} {r.ok}/{r.total}" for r in item.runs_per_optimizer.itertuples()))
         table = A.summary_table(prep, baseline=args.baseline, at=args.at)
         print()
