@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import compress
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -183,6 +184,7 @@ class _NB101Encoding(Encoding):
 
 
 _POW2 = (1 << np.arange(N_RAW_EDGES, dtype=np.int64)).astype(np.int64)
+_POW2_LIST = [1 << k for k in range(N_RAW_EDGES)]
 
 
 class EncodingA(_NB101Encoding):
@@ -197,10 +199,7 @@ class EncodingA(_NB101Encoding):
 
     def cell_index(self, vector: np.ndarray) -> int:
         v = vector.tolist() if isinstance(vector, np.ndarray) else vector
-        code = 0
-        for k in range(N_RAW_EDGES):
-            if v[N_MIDDLE + k]:
-                code |= 1 << k
+        code = sum(compress(_POW2_LIST, v[N_MIDDLE:]))
         if code.bit_count() > MAX_EDGES:
             return -1
         return self.space.index_one(code, (int(v[0]), int(v[1]), int(v[2]), int(v[3]), int(v[4])))

@@ -56,7 +56,9 @@ class Reinforce(Optimizer):
                 e = np.exp(logits)
                 probs = e / np.add.reduceat(e, starts)[seg_of]
                 # inverse-cdf draw per segment on the global cdf; clip guards rounding at segment edges
-                choice = np.clip(np.searchsorted(np.cumsum(probs), offsets + u, side="right"), starts, last)
+                choice = probs.cumsum().searchsorted(offsets + u, side="right")
+                np.maximum(choice, starts, out=choice)
+                np.minimum(choice, last, out=choice)
                 ev = oracle.evaluate_cell(cell_index(values[choice].tolist()))
                 reward = ev.valid_acc if ev.valid else 0.0
                 if baseline is None:
