@@ -450,22 +450,7 @@ def load_nb101(
     meta["path"] = str(path)
     return NB101Table(
         name=table_name(manifest.get("variant", "custom"), synthetic),
-        budgets=arrays["budgets"],
-        cell_ids=arrays["hashes"],
-        n_trials=arrays["n_trials"],
-        train_time=arrays["train_time"],
-        train_acc=arrays["train_acc"],
-        valid_acc=arrays["valid_acc"],
-        test_acc=arrays["test_acc"],
         synthetic=synthetic,
         meta=meta,
-        matrices=arrays["matrices"],
-        num_vertices=arrays["num_vertices"],
-        ops=arrays["ops"],
-        trainable_parameters=arrays["trainable_parameters"],
-        halfway_train_time=arrays["halfway_train_time"],
-        halfway_train_acc=arrays["halfway_train_acc"],
-        halfway_valid_acc=arrays["halfway_valid_acc"],
-        halfway_test_acc=arrays["halfway_test_acc"],
-        total_time=arrays["total_time"],
+        **{field: arrays[name] for name, field in _TABLE_ARRAYS.items()},
     )
