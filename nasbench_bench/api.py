@@ -145,29 +145,21 @@ class NASBench:
         k = int(self._draw() * n)
         adj, ops, params = self._fixed_stat(r)
         if stop_halfway:
-            time = float(t.halfway_train_time[r, b, k])
-            data = {
-                "module_adjacency": adj.copy(),
-                "module_operations": list(ops),
-                "trainable_parameters": params,
-                "training_time": time,
-                "train_accuracy": float(t.halfway_train_acc[r, b, k]),
-                "validation_accuracy": float(t.halfway_valid_acc[r, b, k]),
-                "test_accuracy": float(t.halfway_test_acc[r, b, k]),
-            }
+            arrays = (t.halfway_train_time, t.halfway_train_acc, t.halfway_valid_acc, t.halfway_test_acc)
             self.total_epochs_spent += epochs // 2
         else:
-            time = float(t.train_time[r, b, k])
-            data = {
-                "module_adjacency": adj.copy(),
-                "module_operations": list(ops),
-                "trainable_parameters": params,
-                "training_time": time,
-                "train_accuracy": float(t.train_acc[r, b, k]),
-                "validation_accuracy": float(t.valid_acc[r, b, k]),
-                "test_accuracy": float(t.test_acc[r, b, k]),  # type: ignore[index]
-            }
+            arrays = (t.train_time, t.train_acc, t.valid_acc, t.test_acc)
             self.total_epochs_spent += epochs
+        time, train, valid, test = (float(a[r, b, k]) for a in arrays)  # type: ignore[index]
+        data = {
+            "module_adjacency": adj.copy(),
+            "module_operations": list(ops),
+            "trainable_parameters": params,
+            "training_time": time,
+            "train_accuracy": train,
+            "validation_accuracy": valid,
+            "test_accuracy": test,
+        }
         self.training_time_spent += time
         return data
 
