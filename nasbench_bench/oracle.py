@@ -90,10 +90,7 @@ class Oracle:
         self._rng = np.random.default_rng(seed)
         self._row_of_cell, self._score, self._rows_np, self._score_np = _lookups(table, encoding)
         self._packed, self._nt_const = _packed(table)
-        self._valid = np.asarray(table.valid_acc).view(np.ndarray)  # plain views: memmap indexing is slow
-        self._train = np.asarray(table.train_acc).view(np.ndarray)
-        self._time = np.asarray(table.train_time).view(np.ndarray)
-        self._ntrials = np.asarray(table.n_trials).view(np.ndarray)
+        self._ntrials = np.asarray(table.n_trials).view(np.ndarray)  # plain view: memmap indexing is slow
         self._best = table.best_score
         self._top = len(table.budgets) - 1
         self._budget_idx = {int(b): i for i, b in enumerate(table.budgets)}
@@ -180,7 +177,8 @@ class Oracle:
         vr = rows[ok]
         u = np.asarray(self._take(len(vr)))
         trial = (u * self._ntrials[vr, b]).astype(np.int64)
-        cost = self._time[vr, b, trial]
+        packed = self._packed[vr, b, trial]  # (m, 3): train_time, valid_acc, train_acc
+        cost = packed[:, 0]
         clock = np.add.accumulate(np.concatenate(([self.clock], cost)))[1:]
         over = clock > self.time_budget
         n_ok = int(np.argmax(over)) if over.any() else len(vr)
@@ -188,8 +186,8 @@ class Oracle:
         pos_ok = np.flatnonzero(ok)
         n_done = int(pos_ok[n_ok]) if n_ok < len(vr) else len(cells)
         vr, trial, cost, clock = vr[:n_ok], trial[:n_ok], cost[:n_ok], clock[:n_ok]
-        val = self._valid[vr, b, trial]
-        tr = self._train[vr, b, trial]
+        val = packed[:n_ok, 1]
+        tr = packed[:n_ok, 2]
         prev = np.maximum.accumulate(np.concatenate(([self._inc_val], val)))
         improved = val > prev[:-1]
         inc_idx = np.maximum.accumulate(np.where(improved, np.arange(len(vr)), -1))
