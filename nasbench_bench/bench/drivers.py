@@ -5,9 +5,12 @@ reported at each checkpoint as the mean over the first N evaluations and as the 
 10 % before N (the cost of model-based optimizers grows with the history). The libraries' own default drivers
 run in the same process to ``--library-max-evals``: hyperopt ``fmin``, SMAC ``optimize()`` with all facade
 defaults (capped at ``--library-seconds`` of wall clock through SMAC's own ``walltime_limit``), hpbandster
-with a Pyro name server and worker. For HB and BOHB the config generator's calls are timed inside our run:
-the driver overhead is everything that is neither the generator (``get_config``, ``new_result``) nor the
-oracle. Everything prints; nothing is written to disk.
+with a Pyro name server and worker. For HB and BOHB our run is split into four timed parts: the config
+generator (``get_config``, ``new_result``), hpbandster's own successive-halving bookkeeping (its iterations'
+``get_next_run`` without the generator, ``register_result``, and building each bracket), the oracle, and the
+rest, which is what our in-process driver adds. The target compares that rest with the generator's cost; the
+stricter reading that also counts the library's bookkeeping as driver is printed next to it. Everything
+prints; nothing is written to disk.
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import numpy as np
 
@@ -129,17 +134,45 @@ def _nb201_table(seed: int = 0) -> Table:
                  meta={"notes": "synthetic table for the driver benchmark"})
 
 
+@contextmanager
+def _timed_hyperband_bookkeeping(parts: dict[str, float]) -> Iterator[None]:
+    """Time hpbandster's iteration methods (outermost ``get_next_run`` only; it recurses) for this block."""
+    from hpbandster.core.base_iteration import BaseIteration
+
+    from optimizers._hpbandster import InProcessMaster
+
+    next_run, register = BaseIteration.get_next_run, BaseIteration.register_result
+    depth = [0]
+
+    def get_next_run(self: Any) -> Any:
+        if depth[0]:
+            return next_run(self)
+        depth[0] += 1
+        t = time.perf_counter()
+        try:
+            return next_run(self)
+        finally:
+            parts["next_run"] += time.perf_counter() - t
+            depth[0] -= 1
+
+    with patch.object(BaseIteration, "get_next_run", get_next_run), \
+            patch.object(BaseIteration, "register_result", _timed(register, parts, "register")), \
+            patch.object(InProcessMaster, "get_next_iteration",
+                         _timed(InProcessMaster.get_next_iteration, parts, "bracket")):
+        yield
+
+
 def _ours(name: str, table: Table, enc: Encoding, n: int, seed: int) -> tuple[TimedOracle, dict[str, float]]:
     from nasbench_bench.optimizer import get_optimizer
 
     oracle = TimedOracle(table, enc, 1e15, seed=seed, max_evaluations=n)
     opt = get_optimizer(name)(enc, seed=seed)
-    parts = {"get_config": 0.0, "new_result": 0.0}
+    parts = dict.fromkeys(("get_config", "new_result", "next_run", "register", "bracket"), 0.0)
     try:
         if name in ("hb", "bohb"):
             from optimizers._hpbandster import library_warnings_silenced, run_hpbandster, seeded_global_numpy
 
-            with seeded_global_numpy(seed), library_warnings_silenced():
+            with seeded_global_numpy(seed), library_warnings_silenced(), _timed_hyperband_bookkeeping(parts):
                 cg = opt.config_generator()
                 cg.get_config = _timed(cg.get_config, parts, "get_config")
                 cg.new_result = _timed(cg.new_result, parts, "new_result")
@@ -324,10 +357,14 @@ def _smac_verdict(ours: TimedOracle, lib: TimedOracle, target_n: int) -> str:
 
 def _overhead_verdict(name: str, ours: TimedOracle, parts: dict[str, float]) -> str:
     gen = parts["get_config"] + parts["new_result"]
-    driver = parts["total"] - gen - ours.inside
+    # get_config runs inside get_next_run (a new configuration fills a bracket slot)
+    bookkeeping = parts["next_run"] - parts["get_config"] + parts["register"] + parts["bracket"]
+    driver = parts["total"] - gen - bookkeeping - ours.inside
     n = len(ours.stamps)
-    return (f"{name.upper()}: {n} evaluations in {parts['total']:.2f} s = get_config {parts['get_config']:.2f} s + "
-            f"new_result {parts['new_result']:.2f} s + oracle {ours.inside:.2f} s + driver {driver:.3f} s; driver "
-            f"overhead {100 * driver / gen:.1f} % of the generator's cost (target <= 10 %): "
-            f"{'OK' if driver <= 0.1 * gen else 'MISSED'}; whole run / get_config alone = "
+    return (f"{name.upper()}: {n} evaluations in {parts['total']:.2f} s = config generator {gen:.2f} s "
+            f"(get_config {parts['get_config']:.2f} s) + hpbandster's successive-halving bookkeeping "
+            f"{bookkeeping:.3f} s + oracle {ours.inside:.2f} s + our driver {driver:.3f} s; driver overhead "
+            f"{100 * driver / gen:.1f} % of the generator's cost (target <= 10 %): "
+            f"{'OK' if driver <= 0.1 * gen else 'MISSED'}; counting the library's bookkeeping as driver too: "
+            f"{100 * (driver + bookkeeping) / gen:.1f} %; whole run / get_config alone = "
             f"{parts['total'] / parts['get_config']:.2f}")
