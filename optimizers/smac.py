@@ -107,6 +107,9 @@ def make_facade(
     hp: Mapping[str, Any],
     n_trials: int = UNLIMITED_TRIALS,
     target_function: Callable[..., float] | None = None,
+    *,
+    walltime_limit: float = float("inf"),
+    library_components: bool = False,
 ) -> Any:
     """A ``HyperparameterOptimizationFacade`` with the paper's SMAC settings (see :class:`SMAC`).
 
@@ -114,8 +117,9 @@ def make_facade(
     2**20 can never bind (a tree has fewer leaves than data points) but makes scikit-learn pre-allocate a
     best-first tree, ~0.2 s per tree fit whatever the data size. Unlimited growth builds the same kind of
     trees depth-first (different random-split order, same distribution). The config selector and
-    intensifier are SMAC's with hashed membership tests (identical decisions, see the helpers above).
-    ``target_function`` and ``n_trials`` are for running SMAC's own ``optimize()`` with these settings.
+    intensifier are SMAC's with hashed membership tests (identical decisions, see the helpers above);
+    ``library_components=True`` takes SMAC's own instead. ``target_function``, ``n_trials`` and
+    ``walltime_limit`` are for running SMAC's own ``optimize()`` with these settings.
     """
     from smac import HyperparameterOptimizationFacade as HPO
     from smac import Scenario
@@ -129,6 +133,7 @@ def make_facade(
         output_directory=output_directory,
         deterministic=True,
         n_trials=n_trials,
+        walltime_limit=walltime_limit,
         seed=seed,
     )
     n_init = hp["n_initial"] if hp["n_initial"] is not None else initial_design_size(len(list(configspace.keys())))
@@ -145,14 +150,19 @@ def make_facade(
         seed=seed,
         n_jobs=int(hp["n_jobs"]),
     )
+    calls = int(hp["max_config_calls"])
+    if library_components:
+        intensifier, selector = HPO.get_intensifier(scenario, max_config_calls=calls), HPO.get_config_selector(scenario)
+    else:
+        intensifier, selector = _fast_intensifier(scenario, calls), _fast_config_selector(scenario)
     return HPO(
         scenario,
         target_function,
         model=model,
         initial_design=RandomInitialDesign(scenario, n_configs=int(n_init), max_ratio=1.0),
         random_design=HPO.get_random_design(scenario, probability=float(hp["random_fraction"])),
-        intensifier=_fast_intensifier(scenario, int(hp["max_config_calls"])),
-        config_selector=_fast_config_selector(scenario),
+        intensifier=intensifier,
+        config_selector=selector,
         logging_level=False,
         overwrite=True,
     )

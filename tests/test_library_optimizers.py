@@ -115,6 +115,25 @@ def test_smac_ask_tell_equals_smac_optimize(table: Table, tmp_path: Path) -> Non
     assert len(ours) == n and _key(ours) == _key(oracle.trajectory())
 
 
+def test_smac_fast_components_decide_like_smacs_own(table: Table, tmp_path: Path) -> None:
+    """The hashed-membership config selector and intensifier make SMAC's decisions, trial for trial."""
+    from smac.runhistory.dataclasses import TrialValue
+
+    from optimizers.smac import SMAC, make_facade
+
+    n, seed = 80, 4  # 7 initial configurations, then ~9 forest retrains
+    runs = []
+    for library_components in (False, True):
+        oracle = Oracle(table, ENC, 1e12, seed=seed)
+        smac = make_facade(ENC.configspace(seed=seed), seed, tmp_path / str(library_components), SMAC.defaults,
+                           library_components=library_components)
+        for _ in range(n):
+            info = smac.ask()
+            smac.tell(info, TrialValue(cost=oracle.evaluate(dict(info.config)).loss), save=False)
+        runs.append(_key(oracle.trajectory()))
+    assert len(runs[0][0]) == n and runs[0] == runs[1]
+
+
 def _pyro_run(table: Table, name: str, seed: int, n_iterations: int, workdir: Path):
     """The library's own driver: Pyro name server (127.0.0.1, port 0), one Worker thread, HB/BOHB master."""
     import Pyro4
