@@ -4,9 +4,10 @@ Each of our optimizers runs once to ``--max-evals`` evaluations on a timed oracl
 reported at each checkpoint as the mean over the first N evaluations and as the marginal cost over the last
 10 % before N (the cost of model-based optimizers grows with the history). The libraries' own default drivers
 run in the same process to ``--library-max-evals`` on the same settings: hyperopt ``fmin``, SMAC ``optimize()``
-with SMAC's own config selector and intensifier (capped at ``--library-seconds`` of wall clock through SMAC's
-``walltime_limit``), hpbandster with a Pyro name server and worker; the report says whether each made the
-same trials as ours. For HB and BOHB our run is split into four timed parts: the config
+with SMAC's own config selector and intensifier, hpbandster with a Pyro name server and worker; the report
+says whether each made the same trials as ours. SMAC's ``optimize()`` also runs with the facade's defaults,
+as a user gets it out of the box (each SMAC run capped at ``--library-seconds`` of wall clock through SMAC's
+``walltime_limit``). For HB and BOHB our run is split into four timed parts: the config
 generator (``get_config``, ``new_result``), hpbandster's own successive-halving bookkeeping (its iterations'
 ``get_next_run`` without the generator, ``register_result``, and building each bracket), the oracle, and the
 rest, which is what our in-process driver adds. The target compares that rest with the generator's cost; the
@@ -205,14 +206,18 @@ def _lib_tpe(table: Table, enc: Encoding, n: int, seed: int) -> TimedOracle:
     return oracle
 
 
-def _lib_smac(table: Table, enc: Encoding, n: int, seed: int, seconds: float) -> TimedOracle:
-    """SMAC's own ``optimize()`` with SMAC's own config selector and intensifier, on our settings.
+def _lib_smac(table: Table, enc: Encoding, n: int, seed: int, seconds: float, defaults: bool) -> TimedOracle:
+    """SMAC's own ``optimize()``, capped at ``seconds`` through SMAC's ``walltime_limit``.
 
-    Same scenario, forest and initial design as our ask/tell run, so both make the same trials and are in the
-    same phase (random initial design, then model-based) at every N; the run is capped at ``seconds`` through
-    SMAC's ``walltime_limit``.
+    ``defaults=False``: our settings (scenario, forest, initial design) with SMAC's own config selector and
+    intensifier, so it makes the same trials as our ask/tell run and only the driver differs.
+    ``defaults=True``: the ``HyperparameterOptimizationFacade`` as a user gets it (its forest of 10 trees with
+    ``n_jobs=-1``, an initial design of 10 configurations per hyperparameter capped at a quarter of the trials).
     """
-    from optimizers.smac import SMAC, make_facade, private_output_directory
+    from smac import HyperparameterOptimizationFacade as HPO
+    from smac import Scenario
+
+    from optimizers.smac import SMAC, _quiet, make_facade, private_output_directory
 
     oracle = TimedOracle(table, enc, 1e15, seed=seed)
 
@@ -220,8 +225,14 @@ def _lib_smac(table: Table, enc: Encoding, n: int, seed: int, seconds: float) ->
         return oracle.evaluate(dict(config)).loss
 
     with private_output_directory() as out:
-        smac = make_facade(enc.configspace(seed=seed), seed, out, SMAC.defaults, n_trials=n, target_function=train,
-                           walltime_limit=seconds, library_components=True)
+        cs = enc.configspace(seed=seed)
+        if defaults:
+            _quiet()
+            scenario = Scenario(cs, output_directory=out, n_trials=n, walltime_limit=seconds, seed=seed)
+            smac = HPO(scenario, train, logging_level=False, overwrite=True)
+        else:
+            smac = make_facade(cs, seed, out, SMAC.defaults, n_trials=n, target_function=train,
+                               walltime_limit=seconds, library_components=True)
         oracle.start = time.perf_counter()
         smac.optimize()
     return oracle
@@ -315,29 +326,25 @@ def run(args: argparse.Namespace) -> int:
     for name in names:
         w0 = time.perf_counter()
         ours, parts = _ours(name, table, enc, args.max_evals, args.seed)
-        lib: TimedOracle | None = None
-        lib_label = {"tpe": "hyperopt fmin", "smac": "SMAC optimize(), its own components", "hb": "hpbandster+Pyro",
-                     "bohb": "hpbandster+Pyro"}[name]
+        libs: list[tuple[str, TimedOracle]] = []
         if not args.no_library:
             if name == "tpe":
-                lib = _lib_tpe(table, enc, lib_n, args.seed)
+                libs.append(("hyperopt fmin", _lib_tpe(table, enc, lib_n, args.seed)))
             elif name == "smac":
-                lib = _lib_smac(table, enc, lib_n, args.seed, args.library_seconds)
+                for defaults, label in ((False, "SMAC optimize() on our settings"),
+                                        (True, "SMAC optimize() with the facade's defaults")):
+                    libs.append((label, _lib_smac(table, enc, lib_n, args.seed, args.library_seconds, defaults)))
             else:
-                lib = _lib_hpbandster(name, table, enc, lib_n, args.seed)
-        print(f"\n{name}: ours {len(ours.stamps):,} evaluations; {lib_label} "
-              f"{0 if lib is None else len(lib.stamps):,} ({time.perf_counter() - w0:.0f} s wall)")
-        print("       N   ours ms/eval (mean, marginal)   library ms/eval (mean, marginal)   ratio (marginal)")
-        for n in checkpoints:
-            a, b = _costs(ours, n), None if lib is None else _costs(lib, n)
-            ratio = f"{b[1] / a[1]:8.1f}x" if a and b else "       -"
-            print(f"  {n:6d}   {_ms(a)}            {_ms(b)}            {ratio}")
-        if lib is not None:
-            same, both = _same_runs(ours, lib)
-            print(f"  same trials (cell, budget, trial drawn) as ours over the {both:,} evaluations both made: "
-                  f"{'yes' if same == both else 'NO, they diverge at evaluation ' + str(same + 1)}")
-        if name == "smac" and lib is not None:
-            verdicts.append(_smac_verdict(ours, lib, lib_n))
+                libs.append(("hpbandster+Pyro", _lib_hpbandster(name, table, enc, lib_n, args.seed)))
+        print(f"\n{name}: ours {len(ours.stamps):,} evaluations ({time.perf_counter() - w0:.0f} s wall in all)")
+        for label, lib in libs or [("no library run", None)]:
+            _print_costs(ours, lib, label, checkpoints)
+            if lib is not None and not label.endswith("defaults"):
+                same, both = _same_runs(ours, lib)
+                print(f"  same trials (cell, budget, trial drawn) as ours over the {both:,} evaluations both made: "
+                      f"{'yes' if same == both else 'NO, they diverge at evaluation ' + str(same + 1)}")
+        if name == "smac":
+            verdicts += [_smac_verdict(ours, lib, lib_n, label) for label, lib in libs]
         if name in ("hb", "bohb"):
             verdicts.append(_overhead_verdict(name, ours, parts))
     print("\ntargets:")
@@ -345,6 +352,16 @@ def run(args: argparse.Namespace) -> int:
         print("  " + v)
     print(f"total wall clock {time.perf_counter() - t0:.0f} s; load average {os.getloadavg()[0]:.2f} at the end")
     return 0
+
+
+def _print_costs(ours: TimedOracle, lib: TimedOracle | None, label: str, checkpoints: list[int]) -> None:
+    n_lib = "" if lib is None else f" ({len(lib.stamps):,} evaluations)"
+    print(f"  vs {label}{n_lib}")
+    print("       N   ours ms/eval (mean, marginal)   library ms/eval (mean, marginal)   ratio (marginal)")
+    for n in checkpoints:
+        a, b = _costs(ours, n), None if lib is None else _costs(lib, n)
+        ratio = f"{b[1] / a[1]:8.1f}x" if a and b else "       -"
+        print(f"  {n:6d}   {_ms(a)}            {_ms(b)}            {ratio}")
 
 
 def _same_runs(ours: TimedOracle, lib: TimedOracle) -> tuple[int, int]:
@@ -355,16 +372,16 @@ def _same_runs(ours: TimedOracle, lib: TimedOracle) -> tuple[int, int]:
     return (n if same.all() else int(np.argmin(same))), n
 
 
-def _smac_verdict(ours: TimedOracle, lib: TimedOracle, target_n: int) -> str:
+def _smac_verdict(ours: TimedOracle, lib: TimedOracle, target_n: int, label: str) -> str:
     reached = len(lib.stamps)
     n = min(target_n, reached)
     a, b = _costs(ours, n), _costs(lib, n)
     if not a or not b or n < 20:
-        return "SMAC: optimize() made too few trials to compare"
+        return f"SMAC vs {label}: too few trials to compare"
     ratio = b[1] / a[1]
-    note = "" if n >= target_n else (f" (optimize() reached only {reached} trials within its wall-clock cap: "
-                                     f"ratio at {n}, a lower bound for {target_n} since its cost grows)")
-    return (f"SMAC ask/tell vs optimize(), marginal cost at {n} trials: {ratio:.1f}x faster "
+    note = "" if n >= target_n else (f" (it reached only {reached} trials within its wall-clock cap: ratio at {n}, "
+                                     f"a lower bound for {target_n} since its cost grows)")
+    return (f"SMAC ask/tell vs {label}, marginal cost at {n} trials: {ratio:.1f}x faster "
             f"(target >= 10x at 1,000): {'OK' if ratio >= 10 else 'MISSED'}{note}")
 
 
