@@ -10,8 +10,8 @@ from hpbandster.core.base_iteration import BaseIteration
 
 from nasbench_bench.bench.drivers import _ours
 from nasbench_bench.encodings import EncodingNB201
-from nasbench_bench.optimizer import get_optimizer
-from nasbench_bench.oracle import BudgetExhausted, Oracle
+from nasbench_bench.optimizer import get_optimizer, run_optimizer
+from nasbench_bench.oracle import Oracle
 from optimizers._hpbandster import InProcessMaster
 
 ENC = EncodingNB201()
@@ -33,11 +33,7 @@ def test_hyperband_run_splits_into_timed_parts(name: str) -> None:
     accounted = parts["new_result"] + parts["next_run"] + parts["register"] + parts["bracket"] + oracle.inside
     assert accounted < parts["total"]
 
-    plain = Oracle(table, ENC, 1e15, seed=3, max_evaluations=N)
-    try:
-        get_optimizer(name)(ENC, seed=3).run(plain)
-    except BudgetExhausted:
-        pass
-    timed, untimed = oracle.trajectory(), plain.trajectory()
+    untimed = run_optimizer(get_optimizer(name)(ENC, seed=3), Oracle(table, ENC, 1e15, seed=3, max_evaluations=N))
+    timed = oracle.trajectory()
     assert np.array_equal(timed.row, untimed.row) and np.array_equal(timed.budget, untimed.budget)
     assert np.array_equal(timed.trial, untimed.trial)

@@ -82,12 +82,20 @@ class TimedOracle(Oracle):
 
 
 def _timed(fn: Callable[..., Any], acc: dict[str, float], key: str) -> Callable[..., Any]:
+    """``fn`` adding its wall time to ``acc[key]``; a recursive call is counted once, in its outermost call."""
+    depth = 0
+
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        nonlocal depth
+        if depth:
+            return fn(*args, **kwargs)
+        depth += 1
         t = time.perf_counter()
         try:
             return fn(*args, **kwargs)
         finally:
             acc[key] += time.perf_counter() - t
+            depth -= 1
 
     return wrapper
 
@@ -137,27 +145,13 @@ def _nb201_table(seed: int = 0) -> Table:
 
 @contextmanager
 def _timed_hyperband_bookkeeping(parts: dict[str, float]) -> Iterator[None]:
-    """Time hpbandster's iteration methods (outermost ``get_next_run`` only; it recurses) for this block."""
+    """Time hpbandster's iteration methods for this block (``get_next_run`` recurses: outermost calls only)."""
     from hpbandster.core.base_iteration import BaseIteration
 
     from optimizers._hpbandster import InProcessMaster
 
-    next_run, register = BaseIteration.get_next_run, BaseIteration.register_result
-    depth = [0]
-
-    def get_next_run(self: Any) -> Any:
-        if depth[0]:
-            return next_run(self)
-        depth[0] += 1
-        t = time.perf_counter()
-        try:
-            return next_run(self)
-        finally:
-            parts["next_run"] += time.perf_counter() - t
-            depth[0] -= 1
-
-    with patch.object(BaseIteration, "get_next_run", get_next_run), \
-            patch.object(BaseIteration, "register_result", _timed(register, parts, "register")), \
+    with patch.object(BaseIteration, "get_next_run", _timed(BaseIteration.get_next_run, parts, "next_run")), \
+            patch.object(BaseIteration, "register_result", _timed(BaseIteration.register_result, parts, "register")), \
             patch.object(InProcessMaster, "get_next_iteration",
                          _timed(InProcessMaster.get_next_iteration, parts, "bracket")):
         yield
@@ -326,25 +320,26 @@ def run(args: argparse.Namespace) -> int:
     for name in names:
         w0 = time.perf_counter()
         ours, parts = _ours(name, table, enc, args.max_evals, args.seed)
-        libs: list[tuple[str, TimedOracle]] = []
+        libs: list[tuple[str, TimedOracle, bool]] = []  # (label, run, on our settings: same trials expected)
         if not args.no_library:
             if name == "tpe":
-                libs.append(("hyperopt fmin", _lib_tpe(table, enc, lib_n, args.seed)))
+                libs.append(("hyperopt fmin", _lib_tpe(table, enc, lib_n, args.seed), True))
             elif name == "smac":
                 for defaults, label in ((False, "SMAC optimize() on our settings"),
                                         (True, "SMAC optimize() with the facade's defaults")):
-                    libs.append((label, _lib_smac(table, enc, lib_n, args.seed, args.library_seconds, defaults)))
+                    libs.append((label, _lib_smac(table, enc, lib_n, args.seed, args.library_seconds, defaults),
+                                 not defaults))
             else:
-                libs.append(("hpbandster+Pyro", _lib_hpbandster(name, table, enc, lib_n, args.seed)))
+                libs.append(("hpbandster+Pyro", _lib_hpbandster(name, table, enc, lib_n, args.seed), True))
         print(f"\n{name}: ours {len(ours.stamps):,} evaluations ({time.perf_counter() - w0:.0f} s wall in all)")
-        for label, lib in libs or [("no library run", None)]:
+        for label, lib, our_settings in libs or [("no library run", None, False)]:
             _print_costs(ours, lib, label, checkpoints)
-            if lib is not None and not label.endswith("defaults"):
+            if lib is not None and our_settings:
                 same, both = _same_runs(ours, lib)
                 print(f"  same trials (cell, budget, trial drawn) as ours over the {both:,} evaluations both made: "
                       f"{'yes' if same == both else 'NO, they diverge at evaluation ' + str(same + 1)}")
         if name == "smac":
-            verdicts += [_smac_verdict(ours, lib, lib_n, label) for label, lib in libs]
+            verdicts += [_smac_verdict(ours, lib, lib_n, label) for label, lib, _ in libs]
         if name in ("hb", "bohb"):
             verdicts.append(_overhead_verdict(name, ours, parts))
     print("\ntargets:")
