@@ -185,11 +185,19 @@ def gmm1_lpdf(
     same elementwise operations and a sequential (``cumsum``) accumulation over components."""
     p_accept = np.sum(weights * (normal_cdf(high, mus, sigmas) - normal_cdf(low, mus, sigmas)))
     if q is None:
-        dist = samples[:, None] - mus
-        mahal = (dist / np.maximum(sigmas, EPS)) ** 2
+        # hyperopt: mahal = ((samples[:, None] - mus) / max(sigmas, EPS)) ** 2;
+        #           logsum_rows(-0.5 * mahal + log(coef)). Exact IEEE operations, done in place here;
+        #           exp, log and the row sums see arrays of hyperopt's shapes and layout.
         z = np.sqrt(2 * np.pi * sigmas**2)
         coef = weights / z / p_accept
-        return _logsum_rows(-0.5 * mahal + np.log(coef))
+        x = samples[:, None] - mus
+        np.divide(x, np.maximum(sigmas, EPS), out=x)
+        np.square(x, out=x)
+        np.multiply(x, -0.5, out=x)
+        np.add(x, np.log(coef), out=x)
+        m = x.max(axis=1)
+        np.subtract(x, m[:, None], out=x)
+        return np.log(np.exp(x).sum(axis=1)) + m
     ubound = np.minimum(samples + q / 2, high)
     lbound = np.maximum(samples - q / 2, low)
     w = weights[:, None]
@@ -207,9 +215,15 @@ def categorical_sample(p: np.ndarray, rng: np.random.Generator, n: int) -> np.nd
     return np.dot(sample, np.arange(len(p)))
 
 
-def randint_posterior(obs: np.ndarray, n_choices: int, prior_weight: float, lf: int = DEFAULT_LF) -> np.ndarray:
-    """``tpe.ap_randint_sampler``'s probabilities (``hp.choice``: no offset)."""
-    weights = linear_forgetting_weights(len(obs), lf)
+def randint_posterior(
+    obs: np.ndarray, n_choices: int, prior_weight: float, weights: np.ndarray | None = None
+) -> np.ndarray:
+    """``tpe.ap_randint_sampler``'s probabilities (``hp.choice``: no offset).
+
+    ``weights`` (default ``linear_forgetting_weights(len(obs))``) can be passed to reuse them across labels.
+    """
+    if weights is None:
+        weights = linear_forgetting_weights(len(obs))
     counts = np.bincount(np.asarray(obs, dtype="int") - 0, weights, n_choices)
     pseudocounts = counts + prior_weight
     return pseudocounts / np.sum(pseudocounts)
@@ -312,6 +326,8 @@ class ExactTPE:
         pw = self.prior_weight
         out = np.empty(len(self.params))
         cols = self._cols
+        w_below = linear_forgetting_weights(len(below_idx))
+        w_above = linear_forgetting_weights(len(above_idx))
         for i in self._draw_order:
             p = self.params[i]
             col = cols[i, :n]
@@ -319,8 +335,8 @@ class ExactTPE:
             above = col[above_idx]
             if p.dist == "randint":
                 k = int(p.high)
-                p_below = randint_posterior(below, k, pw)
-                p_above = randint_posterior(above, k, pw)
+                p_below = randint_posterior(below, k, pw, w_below)
+                p_above = randint_posterior(above, k, pw, w_above)
                 samples = categorical_sample(p_below, rng, size)
                 score = np.log(p_below[samples]) - np.log(p_above[samples])
             else:

@@ -83,13 +83,15 @@ def test_hpbandster_state_is_restored(table: Table) -> None:
 
 
 # -- equivalence with the libraries' own drivers ---------------------------------------------------------
-def test_tpe_equals_hyperopt_fmin(table: Table) -> None:
+@pytest.mark.parametrize("name", ["tpe", "optimizers.tpe:HyperoptTPE"])
+def test_tpe_equals_hyperopt_fmin(table: Table, name: str) -> None:
+    """Both TPE paths (the exact re-implementation, the default, and hyperopt's tpe.suggest) make fmin's trials."""
     from hyperopt import Trials, fmin, tpe
 
     from optimizers.tpe import hyperopt_space
 
     n, seed = 30, 5
-    ours = run_optimizer(get_optimizer("tpe")(ENC, seed=seed), Oracle(table, ENC, 1e12, seed=seed, max_evaluations=n))
+    ours = run_optimizer(get_optimizer(name)(ENC, seed=seed), Oracle(table, ENC, 1e12, seed=seed, max_evaluations=n))
     oracle = Oracle(table, ENC, 1e12, seed=seed)
 
     def objective(config: dict) -> float:
