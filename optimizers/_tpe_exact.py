@@ -159,9 +159,9 @@ def gmm1_sample(
     low = float(low)
     high = float(high)
     samples: list[float] = []
-    multinomial, normal, argmax = rng.multinomial, rng.normal, np.argmax
+    multinomial, normal = rng.multinomial, rng.normal
     while len(samples) < n:
-        active = argmax(multinomial(1, weights))
+        active = multinomial(1, weights).argmax()
         draw = normal(loc=mus[active], scale=sigmas[active])
         if low <= draw < high:
             samples.append(draw)
