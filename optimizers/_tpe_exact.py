@@ -32,7 +32,6 @@ accumulates in a Python loop are accumulated sequentially here too (``np.cumsum`
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -40,8 +39,6 @@ from typing import Any
 
 import numpy as np
 from scipy.special import erf
-
-log = logging.getLogger(__name__)
 
 #: The hyperopt release whose ``tpe.suggest`` this module reproduces.
 HYPEROPT_VERSION = "0.3.0"

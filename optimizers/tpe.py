@@ -64,9 +64,12 @@ class TPE(Optimizer):
         engine = ExactTPE(params_from_encoding(enc), self.seed)
         cell_index = enc.cell_index
         evaluate_cell = oracle.evaluate_cell
-        while True:
-            vector = engine.ask()
-            engine.observe(vector, evaluate_cell(cell_index(vector)).loss)
+        try:
+            while True:
+                vector = engine.ask()
+                engine.observe(vector, evaluate_cell(cell_index(vector)).loss)
+        finally:
+            log.debug("tpe seed %d: %d suggestions evaluated", self.seed, engine.n_observed)
 
     def run_with_hyperopt(self, oracle: Oracle) -> None:
         """The same search through hyperopt's own ``tpe.suggest``, ``Trials`` and pyll graph (slow).
