@@ -9,7 +9,8 @@ Three layers of evidence:
   and sizes are defined there). The exact TPE must reproduce every vector. Running ``fmin`` that long for four
   encodings takes ~7 CPU minutes, too slow for CI. hyperopt's own trajectory depends on the platform (numpy's
   argsort tie order and SIMD exp/log kernels, chosen by CPU), so there is one recording per platform tag
-  (numpy's AVX-512 and AVX2 kernels); on a platform with neither tag the test skips and says so.
+  (``cd11866eec``: numpy's AVX-512 kernels; ``776d74865c``: its AVX2 kernels, recorded with
+  ``NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL"``); on a platform with neither tag the test skips and says so.
 * Live comparisons with ``fmin`` over shorter prefixes (default and non-default ``tpe.suggest`` settings,
   all-tied losses), so that a different hyperopt or numpy is caught.
 * The TPE optimizer through the oracle: the default path and hyperopt's path give identical trajectories, and
