@@ -168,12 +168,6 @@ def gmm1_sample(
     return np.round(out / q) * q
 
 
-def _logsum_rows(x: np.ndarray) -> np.ndarray:
-    """``tpe.logsum_rows``."""
-    m = x.max(axis=1)
-    return np.log(np.exp(x - m[:, None]).sum(axis=1)) + m
-
-
 def gmm1_lpdf(
     samples: np.ndarray, weights: np.ndarray, mus: np.ndarray, sigmas: np.ndarray, low: float, high: float,
     q: float | None,
@@ -183,7 +177,8 @@ def gmm1_lpdf(
     p_accept = np.sum(weights * (normal_cdf(high, mus, sigmas) - normal_cdf(low, mus, sigmas)))
     if q is None:
         # hyperopt: mahal = ((samples[:, None] - mus) / max(sigmas, EPS)) ** 2;
-        #           logsum_rows(-0.5 * mahal + log(coef)). Exact IEEE operations, done in place here;
+        #           logsum_rows(-0.5 * mahal + log(coef)) (tpe.logsum_rows: max, exp, row sums, log).
+        #           The exactly rounded IEEE operations are done in place here;
         #           exp, log and the row sums see arrays of hyperopt's shapes and layout.
         z = np.sqrt(2 * np.pi * sigmas**2)
         coef = weights / z / p_accept
