@@ -18,7 +18,9 @@ command line uses; its flags override the file's keys). The TOML keys::
     label = "re-pop50"                # optional, default: the name; must be unique
     hyperparameters = { population_size = 50 }
 
-Validation errors (:class:`ExperimentError`) name the offending key and value.
+Validation errors (:class:`ExperimentError`) name the offending key and value. Each optimizer is resolved once,
+when the experiment is built (:class:`OptimizerSpec`: its import path and its hyperparameters, defaults merged
+and checked); :meth:`Experiment.runs` creates each run's identity (:class:`~nasbench_bench.results.RunId`) once.
 """
 
 from __future__ import annotations
@@ -28,20 +30,20 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nasbench_bench.benchmarks import BENCHMARKS, benchmark_family, default_encoding
-from nasbench_bench.encodings import ENCODINGS, get_encoding
-from nasbench_bench.results import check_label, settings_hash
+from nasbench_bench.benchmarks import benchmark_family, benchmark_names, default_encoding
+from nasbench_bench.encodings import encodings, get_encoding
+from nasbench_bench.results import RunId, check_label, settings_hash
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["Experiment", "ExperimentError", "OptimizerSpec", "RunKey", "load_experiment", "parse_seeds"]
+__all__ = ["Experiment", "ExperimentError", "OptimizerSpec", "Run", "load_experiment", "parse_seeds"]
 
 TOP_KEYS = (
     "name", "description", "benchmark", "benchmarks", "optimizers", "seeds", "time_budget", "encoding",
@@ -110,23 +112,45 @@ def parse_budget(value: Any) -> float:
 
 @dataclass(frozen=True)
 class OptimizerSpec:
-    """One optimizer of an experiment: registry name or ``module:Class``, display label, overrides."""
+    """One optimizer of an experiment, resolved once: what the user gave and what it resolved to.
+
+    ``name`` is the registry name or ``module:Class`` as given, ``label`` the display label, ``overrides`` the
+    hyperparameters given; ``path`` is the importable ``module:Class`` workers load, ``hyperparameters`` the
+    class defaults merged with the overrides (checked by the class).
+    """
 
     name: str
     label: str
-    hyperparameters: Mapping[str, Any] = field(default_factory=dict)
+    overrides: Mapping[str, Any]
+    path: str
+    hyperparameters: Mapping[str, Any]
+    needs_fixed_hashseed: bool = False
+
+
+def resolve_optimizer(name: str, label: str, overrides: Mapping[str, Any]) -> OptimizerSpec:
+    """Import optimizer ``name`` once and check its hyperparameters; :class:`ExperimentError` naming the problem."""
+    from nasbench_bench.optimizer import OptimizerError, get_optimizer
+
+    try:
+        cls = get_optimizer(name)
+        hp = cls.resolve_hyperparameters(overrides)
+    except (OptimizerError, KeyError) as exc:
+        raise ExperimentError(str(exc.args[0]) if exc.args else f"optimizer {label!r}: {exc!r}") from None
+    return OptimizerSpec(name=name, label=label, overrides=dict(overrides), path=f"{cls.__module__}:{cls.__qualname__}",
+                         hyperparameters=hp, needs_fixed_hashseed=bool(cls.needs_fixed_hashseed))
 
 
 @dataclass(frozen=True)
-class RunKey:
-    """One run of an experiment."""
+class Run:
+    """One run of an experiment: its identity and everything a worker needs to perform it (plain data)."""
 
-    benchmark: str
+    id: RunId
     optimizer: OptimizerSpec
-    seed: int
     encoding: str
+    time_budget: float
+    max_evaluations: int | None
+    data: str | None
     settings: Mapping[str, Any]
-    settings_hash: str
 
 
 @dataclass(frozen=True)
@@ -152,25 +176,29 @@ class Experiment:
         Hyperparameters are resolved (class defaults + overrides), so changing an optimizer's defaults
         changes the hash and old results are not mistaken for the new setting.
         """
-        from nasbench_bench.optimizer import get_optimizer
-
-        defaults = dict(get_optimizer(optimizer.name).defaults)
         return {
             "optimizer": optimizer.name,
-            "hyperparameters": {**defaults, **dict(optimizer.hyperparameters)},
+            "hyperparameters": dict(optimizer.hyperparameters),
             "encoding": self.encoding_for(benchmark),
             "time_budget": self.time_budget,
             "max_evaluations": self.max_evaluations,
         }
 
-    def run_keys(self) -> list[RunKey]:
-        """Every run, seed-major (all optimizers of seed 0 first) so partial results stay balanced."""
+    def runs(self, data: str | None = None) -> list[Run]:
+        """Every run, seed-major (all optimizers of seed 0 first) so partial results stay balanced.
+
+        ``data`` (default: the experiment's) is the resolved data path handed to the workers.
+        """
         per: list[tuple[str, OptimizerSpec, str, dict[str, Any], str]] = []
         for b in self.benchmarks:
             for o in self.optimizers:
                 s = self.settings(b, o)
                 per.append((b, o, self.encoding_for(b), s, settings_hash(s)))
-        return [RunKey(b, o, seed, enc, s, h) for seed in self.seeds for (b, o, enc, s, h) in per]
+        data = self.data if data is None else data
+        return [
+            Run(RunId(b, o.label, h, seed), o, enc, self.time_budget, self.max_evaluations, data, s)
+            for seed in self.seeds for (b, o, enc, s, h) in per
+        ]
 
     @property
     def n_runs(self) -> int:
@@ -202,22 +230,23 @@ class Experiment:
             raise err("give either 'benchmark' or 'benchmarks', not both")
         braw = raw.get("benchmarks", raw.get("benchmark"))
         bkey = "benchmarks" if "benchmarks" in raw else "benchmark"
+        known_benchmarks = sorted(benchmark_names())
         if braw is None:
-            raise err(f"missing 'benchmark' (one of {sorted(BENCHMARKS)})")
+            raise err(f"missing 'benchmark' (one of {known_benchmarks})")
         blist = [b.strip() for b in braw.split(",")] if isinstance(braw, str) else braw
         if not isinstance(blist, list) or not blist or not all(isinstance(b, str) for b in blist):
             raise err(f"'{bkey}' must be a benchmark name or a list of them, got {braw!r}")
         for b in blist:
-            if b not in BENCHMARKS:
-                raise err(f"'{bkey}': unknown benchmark {b!r}; valid: {sorted(BENCHMARKS)}")
+            if b not in known_benchmarks:
+                raise err(f"'{bkey}': unknown benchmark {b!r}; valid: {known_benchmarks}")
         if len(set(blist)) != len(blist):
             raise err(f"'{bkey}' lists a benchmark twice: {blist!r}")
 
         # encoding
         encoding = raw.get("encoding")
         if encoding is not None:
-            if not isinstance(encoding, str) or encoding not in ENCODINGS:
-                raise err(f"'encoding' = {encoding!r} is not one of {sorted(ENCODINGS)}")
+            if not isinstance(encoding, str) or encoding not in encodings():
+                raise err(f"'encoding' = {encoding!r} is not one of {sorted(encodings())}")
             fam = get_encoding(encoding).benchmark
             for b in blist:
                 if benchmark_family(b) != fam:
@@ -261,14 +290,11 @@ class Experiment:
 
 
 def _parse_optimizers(raw: Any, err: Any) -> tuple[OptimizerSpec, ...]:
-    from nasbench_bench.optimizer import available
-
     if raw is None:
         raise err("missing 'optimizers' (e.g. optimizers = [\"rs\", \"re\"])")
     items = [p.strip() for p in raw.split(",") if p.strip()] if isinstance(raw, str) else raw
     if not isinstance(items, list) or not items:
         raise err(f"'optimizers' must be a non-empty list, got {raw!r}")
-    known = available()
     specs: list[OptimizerSpec] = []
     for i, item in enumerate(items):
         where = f"optimizers[{i}]"
@@ -282,8 +308,6 @@ def _parse_optimizers(raw: Any, err: Any) -> tuple[OptimizerSpec, ...]:
         name = item.get("name")
         if not isinstance(name, str) or not name:
             raise err(f"{where}: 'name' must be a non-empty string, got {name!r}")
-        if name not in known and ":" not in name:
-            raise err(f"{where}: unknown optimizer {name!r}; available: {sorted(known)} or 'package.module:Class'")
         label = item.get("label", name.rpartition(":")[2].lower() if ":" in name else name)
         try:
             check_label(label)
@@ -292,7 +316,10 @@ def _parse_optimizers(raw: Any, err: Any) -> tuple[OptimizerSpec, ...]:
         hp = item.get("hyperparameters", {})
         if not isinstance(hp, Mapping) or not all(isinstance(k, str) for k in hp):
             raise err(f"{where}: 'hyperparameters' must be a table of name = value, got {hp!r}")
-        specs.append(OptimizerSpec(name=name, label=label, hyperparameters=dict(hp)))
+        try:
+            specs.append(resolve_optimizer(name, label, hp))
+        except ExperimentError as exc:
+            raise err(f"{where}: {exc}") from None
     labels = [s.label for s in specs]
     dup = sorted({lab for lab in labels if labels.count(lab) > 1})
     if dup:
@@ -330,7 +357,7 @@ def experiment_dict(exp: Experiment) -> dict[str, Any]:
         "description": exp.description,
         "benchmarks": list(exp.benchmarks),
         "optimizers": [
-            {"name": o.name, "label": o.label, "hyperparameters": dict(o.hyperparameters)} for o in exp.optimizers
+            {"name": o.name, "label": o.label, "hyperparameters": dict(o.overrides)} for o in exp.optimizers
         ],
         "seeds": _compact_seeds(exp.seeds),
         "time_budget": exp.time_budget,

@@ -38,6 +38,10 @@ BUILTINS: dict[str, str] = {
 }
 
 
+class OptimizerError(ValueError):
+    """An optimizer that cannot be found or loaded, or hyperparameters it does not accept."""
+
+
 class Optimizer:
     """Base class: subclass it, set ``name`` and ``defaults``, implement ``ask``/``tell`` or ``run``.
 
@@ -53,17 +57,22 @@ class Optimizer:
     needs_fixed_hashseed: ClassVar[bool] = False
 
     def __init__(self, encoding: Encoding, seed: int = 0, **hyperparameters: Any) -> None:
-        unknown = sorted(set(hyperparameters) - set(self.defaults))
-        if unknown:
-            raise TypeError(
-                f"optimizer {self.name or type(self).__name__!r} has no hyperparameter(s) {unknown}; "
-                f"valid: {sorted(self.defaults)}"
-            )
         self.encoding = encoding
         self.seed = int(seed)
         self.rng = np.random.default_rng(self.seed)
-        self.hp: dict[str, Any] = {**self.defaults, **hyperparameters}
+        self.hp: dict[str, Any] = self.resolve_hyperparameters(hyperparameters)
         self.setup()
+
+    @classmethod
+    def resolve_hyperparameters(cls, overrides: Mapping[str, Any]) -> dict[str, Any]:
+        """``defaults`` overridden by ``overrides``; :class:`OptimizerError` naming unknown names."""
+        unknown = sorted(set(overrides) - set(cls.defaults))
+        if unknown:
+            raise OptimizerError(
+                f"unknown hyperparameter(s) {unknown} for optimizer {cls.name or cls.__name__!r}; "
+                f"valid: {sorted(cls.defaults)}"
+            )
+        return {**cls.defaults, **overrides}
 
     def setup(self) -> None:
         """Called at the end of ``__init__``: build state from ``self.hp``."""
@@ -108,18 +117,18 @@ def register(cls: type[Optimizer]) -> type[Optimizer]:
 def _load_path(path: str) -> type[Optimizer]:
     module_name, _, attr = path.partition(":")
     if not attr:
-        raise ValueError(f"optimizer path {path!r} must look like 'package.module:ClassName'")
+        raise OptimizerError(f"optimizer path {path!r} must look like 'package.module:ClassName'")
     try:
         obj: Any = importlib.import_module(module_name)
     except ImportError as exc:
-        raise ValueError(f"cannot import module {module_name!r} for optimizer {path!r}: {exc}") from exc
+        raise OptimizerError(f"cannot import module {module_name!r} for optimizer {path!r}: {exc}") from exc
     for part in attr.split("."):
         try:
             obj = getattr(obj, part)
         except AttributeError:
-            raise ValueError(f"module {module_name!r} has no {attr!r} (optimizer {path!r})") from None
+            raise OptimizerError(f"module {module_name!r} has no {attr!r} (optimizer {path!r})") from None
     if not (isinstance(obj, type) and issubclass(obj, Optimizer)):
-        raise TypeError(f"{path!r} is not a subclass of nasbench_bench.Optimizer")
+        raise OptimizerError(f"{path!r} is not a subclass of nasbench_bench.optimizer.Optimizer")
     return obj
 
 
@@ -147,9 +156,3 @@ def get_optimizer(name: str) -> type[Optimizer]:
     if ":" in name:
         return _load_path(name)
     raise KeyError(f"unknown optimizer {name!r}; available: {sorted(available())} or 'package.module:Class'")
-
-
-def optimizer_path(name: str) -> str:
-    """An importable ``module:Class`` path for ``name`` (what worker processes resolve)."""
-    cls = get_optimizer(name)
-    return f"{cls.__module__}:{cls.__qualname__}"

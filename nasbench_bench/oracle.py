@@ -19,9 +19,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from nasbench_bench.encodings import Encoding
+from nasbench_bench.stream import UniformStream
 from nasbench_bench.table import Table
-
-_UNIFORM_BLOCK = 4096
 
 
 class BudgetExhausted(Exception):
@@ -87,7 +86,8 @@ class Oracle:
         self.encoding = encoding
         self.time_budget = float(time_budget)
         self.max_evaluations = max_evaluations
-        self._rng = np.random.default_rng(seed)
+        self._trials = UniformStream(np.random.default_rng(seed))
+        self._next_uniform = self._trials.next
         self._row_of_cell, self._score, self._rows_np, self._score_np = _lookups(table, encoding)
         self._packed, self._nt_const = _packed(table)
         self._ntrials = np.asarray(table.n_trials).view(np.ndarray)  # plain view: memmap indexing is slow
@@ -95,8 +95,6 @@ class Oracle:
         self._top = len(table.budgets) - 1
         self._budget_idx = {int(b): i for i, b in enumerate(table.budgets)}
         self._top_budget = int(table.budgets[-1])
-        self._uniform: list[float] = []
-        self._u = 0
         self.clock = 0.0
         self.exhausted = False
         self._inc_row = -1
@@ -135,10 +133,7 @@ class Oracle:
                 )
             self._append(self.clock, -1, fid, -1, math.nan, math.nan)
             return Evaluation(False, math.nan, math.nan, 0.0, fid, self.clock)
-        if self._u >= len(self._uniform):
-            self._refill()
-        trial = int(self._uniform[self._u] * (self._nt_const or self._ntrials[row, b]))
-        self._u += 1
+        trial = int(self._next_uniform() * (self._nt_const or self._ntrials[row, b]))
         cost, val, tr = self._packed[row, b, trial].tolist()  # one memory access for the three values
         if self.clock + cost > self.time_budget:
             self.exhausted = True
@@ -175,7 +170,7 @@ class Oracle:
             self.evaluate_cell(int(cells[first]), budget)
         ok = rows >= 0
         vr = rows[ok]
-        u = np.asarray(self._take(len(vr)))
+        u = np.asarray(self._trials.take(len(vr)))
         trial = (u * self._ntrials[vr, b]).astype(np.int64)
         packed = self._packed[vr, b, trial]  # (m, 3): train_time, valid_acc, train_acc
         cost = packed[:, 0]
@@ -232,21 +227,6 @@ class Oracle:
         if b < 0:
             raise ValueError(f"budget {budget!r} is not in table {self.table.name!r}; valid: {list(self._budget_idx)}")
         return b, int(budget)
-
-    def _refill(self) -> None:
-        self._uniform = self._rng.random(_UNIFORM_BLOCK).tolist()
-        self._u = 0
-
-    def _take(self, m: int) -> list[float]:
-        """The next ``m`` uniforms of the trial stream (same sequence as one-at-a-time draws)."""
-        out: list[float] = []
-        while len(out) < m:
-            if self._u >= len(self._uniform):
-                self._refill()
-            k = min(m - len(out), len(self._uniform) - self._u)
-            out.extend(self._uniform[self._u : self._u + k])
-            self._u += k
-        return out
 
     def _append(self, t: float, row: int, fid: int, trial: int, val: float, tr: float) -> None:
         self._t.append(t)

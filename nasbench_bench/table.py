@@ -9,6 +9,7 @@ recorded holds NaN and is excluded by ``n_trials``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -96,15 +97,11 @@ class Table:
         return self.cell_ids[row].decode()
 
     # -- the score the regret is measured on ---------------------------------------------------------
-    @property
+    @cached_property
     def score(self) -> np.ndarray:
-        """(N,) mean over recorded trials of the score metric at the top budget (cached)."""
-        cached = self.meta.get("_score")
-        if cached is None:
-            src = self.test_acc if self.score_metric == "test" else self.valid_acc
-            cached = np.nanmean(src[:, -1, :], axis=1)
-            self.meta["_score"] = cached
-        return cached
+        """(N,) mean over recorded trials of the score metric at the top budget (computed once per table)."""
+        src = self.test_acc if self.score_metric == "test" else self.valid_acc
+        return np.nanmean(src[:, -1, :], axis=1)
 
     @property
     def best_score(self) -> float:

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from _tables import toy_table
 
-from nasbench_bench.encodings import EncodingNB201
+from nasbench_bench.nb201.encoding import EncodingNB201
 from nasbench_bench.optimizer import get_optimizer, run_optimizer
 from nasbench_bench.oracle import Oracle
 from nasbench_bench.table import Table
@@ -56,6 +56,7 @@ def test_short_run_respects_budget_and_is_reproducible(table: Table, runs: dict,
     assert set(a.budget.tolist()) == ({4, 12, 36, 108} if cls.multi_fidelity else {108})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_beats_the_median_random_cell(table: Table, name: str) -> None:
     median_regret = float(np.median(table.best_score - table.score))
@@ -100,6 +101,7 @@ def test_tpe_equals_hyperopt_fmin(table: Table) -> None:
     assert _key(ours) == _key(oracle.trajectory())
 
 
+@pytest.mark.slow
 def test_smac_ask_tell_equals_smac_optimize(table: Table, tmp_path: Path) -> None:
     from optimizers.smac import SMAC, make_facade
 
@@ -115,6 +117,7 @@ def test_smac_ask_tell_equals_smac_optimize(table: Table, tmp_path: Path) -> Non
     assert len(ours) == n and _key(ours) == _key(oracle.trajectory())
 
 
+@pytest.mark.slow
 def test_smac_fast_components_decide_like_smacs_own(table: Table, tmp_path: Path) -> None:
     """The hashed-membership config selector and intensifier make SMAC's decisions, trial for trial."""
     from smac.runhistory.dataclasses import TrialValue
@@ -208,7 +211,7 @@ _SCRIPT = """
 import json, logging, os, sys
 sys.path.insert(0, {tests!r})
 from _tables import toy_table
-from nasbench_bench.encodings import EncodingNB201
+from nasbench_bench.nb201.encoding import EncodingNB201
 from nasbench_bench.optimizer import get_optimizer, run_optimizer
 from nasbench_bench.oracle import Oracle
 before = logging.getLogger().level
@@ -234,12 +237,14 @@ def _subprocess(plan: list, cwd: Path) -> tuple[dict, str, str]:
     return json.loads(lines[-1]), "\n".join(lines[:-1]), res.stderr
 
 
+@pytest.mark.slow
 def test_smac_reproducible_across_processes_with_fixed_hashseed(tmp_path: Path) -> None:
     a, _, _ = _subprocess([("multi", ["smac"])], tmp_path)
     b, _, _ = _subprocess([("multi", ["smac"])], tmp_path)
     assert a["multi:smac"] == b["multi:smac"] and len(a["multi:smac"]) >= 15
 
 
+@pytest.mark.slow
 def test_no_third_party_noise(tmp_path: Path) -> None:
     """No output at all, no files in the working directory, root logger level untouched; no temp leftovers."""
     tmp_before = set(os.listdir(tempfile.gettempdir()))

@@ -124,6 +124,7 @@ def fake_results(monkeypatch):
     return store
 
 
+@pytest.mark.slow
 def test_cli_plot_writes_files(tmp_path, fake_results, capsys):
     from nasbench_bench.cli import main
 

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from nasbench_bench.cli.bench import BENCHMARKS
 from nasbench_bench.experiment import load_experiment
 from nasbench_bench.optimizer import BUILTINS
@@ -37,6 +39,7 @@ def test_benchmark_commands_in_readme_exist() -> None:
         assert name in BENCHMARKS
 
 
+@pytest.mark.slow
 def test_custom_optimizer_example_runs_as_documented(tmp_path: Path) -> None:
     block = README.split("<!-- example: custom-optimizer", 1)[1]
     code = re.search(r"```python\n(.*?)```", block, re.S).group(1)

@@ -7,6 +7,7 @@ optimizers below are found by workers as ``test_runner:Class`` (spawned workers 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -24,9 +25,10 @@ import pytest
 from nasbench_bench.benchmarks import load_benchmark
 from nasbench_bench.cli import main as cli_main
 from nasbench_bench.experiment import Experiment, ExperimentError, load_experiment, parse_seeds
+from nasbench_bench.locks import acquire_lock, release_lock
 from nasbench_bench.optimizer import Optimizer
-from nasbench_bench.results import load_results, load_runs, read_metadata, run_paths
-from nasbench_bench.runner import HASHSEED, acquire_lock, derive_seeds, release_lock, run_experiment
+from nasbench_bench.results import load_results, load_runs, read_metadata
+from nasbench_bench.runner import HASHSEED, derive_seeds, run_experiment
 
 REPO = Path(__file__).resolve().parents[1]
 TOY = ["--benchmark", "toy", "--encoding", "nb201", "--budget", "2e4", "--no-progress"]
@@ -77,6 +79,7 @@ def run_cli_subprocess(args: list[str], **kw) -> subprocess.Popen:
 
 
 # -- CLI end to end -------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_cli_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "res"
     rc = cli_main(["run", *TOY, "--optimizers", "rs,re,reinforce", "--seeds", "0-2,7", "--out", str(out),
@@ -137,6 +140,7 @@ def test_seeds_depend_on_the_seed_only() -> None:
 
 
 # -- resume ---------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_resume_recomputes_only_missing_runs(tmp_path: Path) -> None:
     exp = toy_experiment(["rs", "re", "reinforce"], "0-3")
     out = tmp_path / "r"
@@ -161,6 +165,7 @@ def test_resume_recomputes_only_missing_runs(tmp_path: Path) -> None:
 
 
 # -- kill -9 and rerun ----------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_kill_9_then_rerun_matches_uninterrupted(tmp_path: Path) -> None:
     args = ["--optimizers", "rs,re,reinforce", "--seeds", "0-39", "--benchmark", "toy", "--encoding", "nb201",
             "--budget", "3e5", "--no-progress"]
@@ -209,6 +214,7 @@ def load_args_experiment(args: list[str]) -> Experiment:
 
 
 # -- failure isolation -------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_a_failing_run_is_recorded_and_the_others_finish(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     exp = toy_experiment(["rs", "test_runner:FailOnSeed"], "0-3")
     out = tmp_path / "f"
@@ -217,7 +223,7 @@ def test_a_failing_run_is_recorded_and_the_others_finish(tmp_path: Path, monkeyp
     assert (s.done, s.failed) == (7, 1)
     assert s.failures[0][0].endswith("seed-00002") and "boom for seed 2" in s.failures[0][1]
 
-    paths = run_paths(out, "toy", "failonseed", exp.run_keys()[1].settings_hash, 2)
+    paths = dataclasses.replace(exp.runs()[1].id, seed=2).paths(out)
     assert not paths.result.exists() and paths.failed.exists()
     record = json.loads(paths.failed.read_text())
     assert record["status"] == "failed" and record["seed"] == 2
@@ -283,6 +289,7 @@ def test_hash_seeded_optimizer_differs_without_the_fixed_seed() -> None:
 
 
 # -- concurrency and locks --------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_two_concurrent_commands_share_the_work_without_corruption(tmp_path: Path) -> None:
     out = tmp_path / "shared"
     args = ["--optimizers", "rs,re,reinforce", "--seeds", "0-19", "--benchmark", "toy", "--encoding", "nb201",
@@ -327,7 +334,7 @@ def test_shipped_experiment_files() -> None:
     assert fig7.benchmarks == ("nb101",) and fig7.encoding == "A" and fig7.time_budget == 1e7
     assert fig7.seeds == tuple(range(500))
     assert [o.name for o in fig7.optimizers] == ["rs", "re", "reinforce", "tpe", "smac", "hb", "bohb"]
-    assert fig7.n_runs == 3500 and len({k.settings_hash for k in fig7.run_keys()}) == 7
+    assert fig7.n_runs == 3500 and len({r.id.settings_hash for r in fig7.runs()}) == 7
     quick = load_experiment(REPO / "experiments" / "quick.toml")
     assert quick.benchmarks == ("nb201-cifar10",) and quick.encoding_for("nb201-cifar10") == "nb201"
     over = load_experiment(REPO / "experiments" / "quick.toml", {"benchmark": "toy", "seeds": "3", "name": None})
@@ -386,9 +393,9 @@ def test_hyperparameters_label_and_settings_hash(tmp_path: Path) -> None:
         '["rs"]', '[{name = "re", label = "re-small", hyperparameters = {population_size = 10, tournament_size = 3}}, '
         '"re"]'))
     exp = load_experiment(p)
-    keys = exp.run_keys()
-    assert [k.optimizer.label for k in keys[:2]] == ["re-small", "re"]
-    assert keys[0].settings_hash != keys[1].settings_hash
+    runs = exp.runs()
+    assert [r.optimizer.label for r in runs[:2]] == ["re-small", "re"]
+    assert runs[0].id.settings_hash != runs[1].id.settings_hash
     s = run_experiment(exp, tmp_path / "o", executor="inline", progress=False)
     assert s.done == 4
     meta = read_metadata(next((tmp_path / "o").rglob("re-small-*/seed-00000.parquet")))

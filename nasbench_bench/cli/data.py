@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 import time
 from pathlib import Path
@@ -23,7 +22,7 @@ def _cells_arg(text: str) -> str | int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from nasbench_bench.data.nb101 import convert, default_cache_path, read_manifest
+    from nasbench_bench.nb101.cache import convert, default_cache_path, read_manifest
 
     src = Path(args.src)
     dst = Path(args.dst) if args.dst else default_cache_path(src, args.cache_dir)
@@ -36,7 +35,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    from nasbench_bench.data.synth import write_synthetic_tfrecord
+    from nasbench_bench.nb101.synth import write_synthetic_tfrecord
 
     t0 = time.perf_counter()
     n = write_synthetic_tfrecord(args.out, args.cells, args.variant, args.seed, progress=not args.quiet)
@@ -47,7 +46,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_enumerate(args: argparse.Namespace) -> int:
-    from nasbench_bench.space import enumerate_cells
+    from nasbench_bench.nb101.space import enumerate_cells
 
     t0 = time.perf_counter()
     rows: list[tuple[str, int, str, str]] = []
@@ -101,7 +100,7 @@ def _summary(m: dict[str, Any]) -> str:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from nasbench_bench.data.nb101 import default_cache_path, read_manifest
+    from nasbench_bench.nb101.cache import default_cache_path, read_manifest
 
     path = Path(args.path)
     if path.is_file():
@@ -116,8 +115,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: Any) -> None:
-    """Add ``data`` and its sub-commands (``convert``, ``synth``, ``enumerate``, ``info``, and
-    ``download`` when :mod:`nasbench_bench.data.download` exists and defines ``register``)."""
+    """Add ``data`` and its sub-commands (``convert``, ``synth``, ``enumerate``, ``info``, ``download``)."""
     p = subparsers.add_parser("data", help="convert, synthesise, enumerate and inspect NAS-Bench-101 data")
     sub = p.add_subparsers(dest="data_command", required=True)
 
@@ -147,15 +145,32 @@ def register(subparsers: Any) -> None:
     i.add_argument("--cache-dir")
     i.set_defaults(func=cmd_info)
 
+    from nasbench_bench.nb101.download import OFFICIAL_URLS
+
+    d = sub.add_parser("download", help="download an official NAS-Bench-101 .tfrecord (resumable, verified)")
+    d.add_argument("--variant", choices=tuple(OFFICIAL_URLS), default="only108",
+                   help="only108 (~0.5 GB, 108 epochs) or full (~1.95 GB, 4/12/36/108 epochs)")
+    d.add_argument("--dest", help="directory to save into (default: <cache dir>/downloads)")
+    d.add_argument("--url", help="download from this URL instead of the official one (a mirror)")
+    d.add_argument("--timeout", type=float, default=30, help="seconds to wait on the network (default 30)")
+    d.add_argument("--retries", type=int, default=3, help="resume attempts after an interrupted transfer")
+    d.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    d.set_defaults(func=cmd_download)
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    """``nasbench-bench data download``: fetch, verify, print the path and the next command."""
+    from nasbench_bench.nb101.download import DownloadError, download
+
     try:
-        download = importlib.import_module("nasbench_bench.data.download")
-    except ModuleNotFoundError as exc:
-        if exc.name != "nasbench_bench.data.download":
-            raise
-    else:
-        hook = getattr(download, "register", None)
-        if hook is not None:
-            hook(sub)
+        path = download(args.variant, dest_dir=args.dest, url=args.url, progress=not args.quiet,
+                        timeout=args.timeout, retries=args.retries)
+    except (DownloadError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"NAS-Bench-101 {args.variant} file: {path}")
+    print(f"next: nasbench-bench data convert {path}")
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

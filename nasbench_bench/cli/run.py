@@ -12,6 +12,8 @@ SYNTHETIC_BANNER = "!" * 100
 
 
 def register(subparsers: Any) -> None:
+    from nasbench_bench.benchmarks import benchmark_names
+
     p = subparsers.add_parser(
         "run",
         help="run an experiment (benchmark x optimizers x seeds); resumable",
@@ -23,8 +25,7 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("experiment", nargs="?", help="experiment TOML file (optional if --benchmark etc. are given)")
-    p.add_argument("--benchmark", help="benchmark, or a comma-separated list: nb101, nb101-synthetic, "
-                   "nb201-cifar10, nb201-cifar100, nb201-imagenet16-120, toy")
+    p.add_argument("--benchmark", help="benchmark, or a comma-separated list: " + ", ".join(benchmark_names()))
     p.add_argument("--optimizers", help="comma-separated optimizer names or module:Class paths, e.g. rs,re,reinforce")
     p.add_argument("--seeds", help="seeds: ranges and lists, e.g. 0-499 or 0,3,10-12 (inclusive)")
     p.add_argument("--budget", help="simulated time budget per run in seconds (default without a file: 1e7)")
@@ -76,7 +77,7 @@ def _shout_synthetic(benchmarks: list[str]) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from nasbench_bench.benchmarks import SYNTHETIC_BENCHMARKS, BenchmarkDataError
+    from nasbench_bench.benchmarks import BenchmarkDataError, synthetic_benchmarks
     from nasbench_bench.experiment import ExperimentError
     from nasbench_bench.runner import run_experiment
 
@@ -87,7 +88,8 @@ def main(args: argparse.Namespace) -> int:
         return 2
     out = Path(args.out) if args.out else Path("results") / exp.name
     progress = sys.stderr.isatty() if args.progress is None else args.progress
-    _shout_synthetic([b for b in exp.benchmarks if b in SYNTHETIC_BENCHMARKS])
+    synthetic = synthetic_benchmarks()
+    _shout_synthetic([b for b in exp.benchmarks if b in synthetic])
     print(f"experiment {exp.name}: {', '.join(exp.benchmarks)} x {len(exp.optimizers)} optimizer(s) "
           f"[{', '.join(o.label for o in exp.optimizers)}] x {len(exp.seeds)} seed(s) = {exp.n_runs} runs, "
           f"budget {exp.time_budget:g} s; executor {args.executor}, jobs {args.jobs}; results in {out}")
@@ -98,7 +100,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
-    newly_synthetic = [b for b in summary.synthetic if b not in SYNTHETIC_BENCHMARKS]
+    newly_synthetic = [b for b in summary.synthetic if b not in synthetic]
     _shout_synthetic(newly_synthetic)
     print(f"\n{summary.total} runs: {summary.done} done now, {summary.skipped} already finished, "
           f"{summary.failed} failed, {summary.busy} in progress elsewhere ({summary.wall_s:.1f} s)")

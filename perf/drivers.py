@@ -22,10 +22,8 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
-from unittest.mock import patch
 
 import numpy as np
 
@@ -38,8 +36,9 @@ NAMES = ("tpe", "smac", "hb", "bohb")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--space", choices=("nb101", "nb201"), default="nb101",
-                        help="nb101: synthetic NAS-Bench-101 table, encoding A (26 hyperparameters, the paper's "
-                             "setting); nb201: a synthetic table over the 15,625 NAS-Bench-201 cells (6)")
+                        help="nb101: the SYNTHETIC NAS-Bench-101 table, encoding A (26 hyperparameters, the "
+                             "paper's setting); nb201: the SYNTHETIC toy table over the 15,625 NAS-Bench-201 cells "
+                             "(6 hyperparameters, budgets 4/12/36/108)")
     parser.add_argument("--optimizers", default=",".join(NAMES))
     parser.add_argument("--max-evals", type=int, default=5000, help="our drivers (quick mode: e.g. 300)")
     parser.add_argument("--checkpoints", default="100,1000,5000", help="evaluation counts to report (<= max)")
@@ -111,50 +110,37 @@ def _costs(oracle: TimedOracle, n: int) -> tuple[float, float] | None:
 
 # -- the runs -----------------------------------------------------------------------------------------------
 def _load(space: str) -> tuple[Table, Encoding]:
-    from nasbench_bench.encodings import EncodingA, EncodingNB201
+    from nasbench_bench.benchmarks import load_benchmark
+    from nasbench_bench.encodings import get_encoding
 
     if space == "nb101":
-        from nasbench_bench.data.synth import synthetic_table
-
-        table, enc = synthetic_table("all", "full"), EncodingA()
+        table, enc = load_benchmark("nb101-synthetic"), get_encoding("A")
     else:
-        table, enc = _nb201_table(), EncodingNB201()
+        table, enc = load_benchmark("toy"), get_encoding("nb201")
     enc.cell_indices(enc.sample(np.random.default_rng(0), 2))  # warm lookups outside the clock
     return table, enc
 
 
-def _nb201_table(seed: int = 0) -> Table:
-    """A SYNTHETIC 4-budget table over the NAS-Bench-201 cells (accuracy rises with convolutions)."""
-    from nasbench_bench.encodings import EncodingNB201
+class _TimedGenerator:
+    """A config generator that adds the wall time of ``get_config`` and ``new_result`` to ``parts``."""
 
-    rng = np.random.default_rng(seed)
-    ids = EncodingNB201().cell_ids()
-    ops = np.array([[int(c) for c in s.decode()] for s in ids])
-    quality = 0.05 * (ops == 3).sum(1) + 0.03 * (ops == 2).sum(1) + 0.01 * rng.standard_normal(len(ids))
-    budgets = np.array([4, 12, 36, 108])
-    frac = np.log(budgets / 4 * np.e) / np.log(108 / 4 * np.e)
-    n, e = len(ids), len(budgets)
-    valid = np.clip((0.6 + 0.3 * quality / quality.max())[:, None, None] * frac[None, :, None]
-                    + 0.01 * rng.standard_normal((n, e, 3)), 0, 1)
-    t108 = 600.0 + 250.0 * (ops == 3).sum(1) + 50 * rng.random(n)
-    return Table(name="bench-nb201-synthetic", budgets=budgets, cell_ids=ids, n_trials=np.full((n, e), 3, np.int8),
-                 train_time=np.repeat((t108[:, None] * budgets / 108)[:, :, None], 3, axis=2),
-                 train_acc=valid, valid_acc=valid, test_acc=valid, score_metric="test", synthetic=True,
-                 meta={"notes": "synthetic table for the driver benchmark"})
+    def __init__(self, generator: Any, parts: dict[str, float]) -> None:
+        self.get_config = _timed(generator.get_config, parts, "get_config")
+        self.new_result = _timed(generator.new_result, parts, "new_result")
 
 
-@contextmanager
-def _timed_hyperband_bookkeeping(parts: dict[str, float]) -> Iterator[None]:
-    """Time hpbandster's iteration methods for this block (``get_next_run`` recurses: outermost calls only)."""
-    from hpbandster.core.base_iteration import BaseIteration
-
+def _timed_master(parts: dict[str, float]) -> type[Any]:
+    """An :class:`InProcessMaster` that times hpbandster's successive-halving bookkeeping into ``parts``:
+    the iterations' ``get_next_run`` (which calls the generator's ``get_config``), ``register_result`` and
+    building each bracket."""
     from optimizers._hpbandster import InProcessMaster
 
-    with patch.object(BaseIteration, "get_next_run", _timed(BaseIteration.get_next_run, parts, "next_run")), \
-            patch.object(BaseIteration, "register_result", _timed(BaseIteration.register_result, parts, "register")), \
-            patch.object(InProcessMaster, "get_next_iteration",
-                         _timed(InProcessMaster.get_next_iteration, parts, "bracket")):
-        yield
+    class TimedMaster(InProcessMaster):
+        next_run = _timed(InProcessMaster.next_run, parts, "next_run")
+        register_result = _timed(InProcessMaster.register_result, parts, "register")
+        get_next_iteration = _timed(InProcessMaster.get_next_iteration, parts, "bracket")
+
+    return TimedMaster
 
 
 def _ours(name: str, table: Table, enc: Encoding, n: int, seed: int) -> tuple[TimedOracle, dict[str, float]]:
@@ -167,12 +153,11 @@ def _ours(name: str, table: Table, enc: Encoding, n: int, seed: int) -> tuple[Ti
         if name in ("hb", "bohb"):
             from optimizers._hpbandster import library_warnings_silenced, run_hpbandster, seeded_global_numpy
 
-            with seeded_global_numpy(seed), library_warnings_silenced(), _timed_hyperband_bookkeeping(parts):
-                cg = opt.config_generator()
-                cg.get_config = _timed(cg.get_config, parts, "get_config")
-                cg.new_result = _timed(cg.new_result, parts, "new_result")
+            with seeded_global_numpy(seed), library_warnings_silenced():
+                cg = _TimedGenerator(opt.config_generator(), parts)
                 oracle.start = time.perf_counter()
-                run_hpbandster(cg, oracle, [int(b) for b in table.budgets], float(opt.hp["eta"]))
+                run_hpbandster(cg, oracle, [int(b) for b in table.budgets], float(opt.hp["eta"]),
+                               master=_timed_master(parts))
         else:
             oracle.start = time.perf_counter()
             opt.run(oracle)

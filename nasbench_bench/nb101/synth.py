@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from nasbench_bench.data.nb101 import (
+from nasbench_bench.nb101.cache import (
     FULL_BUDGETS,
     LABEL_INPUT,
     LABEL_OUTPUT,
@@ -30,9 +30,9 @@ from nasbench_bench.data.nb101 import (
     NB101Table,
     table_name,
 )
-from nasbench_bench.data.records import ModelMetrics, encode_metrics
-from nasbench_bench.data.tfrecord import TFRecordWriter, frame
-from nasbench_bench.spec import MAX_VERTICES, OPS, ModelSpec
+from nasbench_bench.nb101.records import ModelMetrics, encode_metrics
+from nasbench_bench.nb101.spec import MAX_VERTICES, OPS, ModelSpec
+from nasbench_bench.nb101.tfrecord import TFRecordWriter, frame
 
 __all__ = ["Cells", "cells_from_specs", "select_cells", "synthetic_metrics", "synthetic_table",
            "write_synthetic_tfrecord"]
@@ -45,7 +45,7 @@ N_TRIALS = 3
 
 @dataclass(frozen=True)
 class Cells:
-    """A set of cells as arrays (the layout of :class:`~nasbench_bench.space.SearchSpace`)."""
+    """A set of cells as arrays (the layout of :class:`~nasbench_bench.nb101.space.SearchSpace`)."""
 
     hashes: np.ndarray  # (N,) 'S32'
     matrices: np.ndarray  # (N, 7, 7) uint8, pruned matrix in the top-left corner
@@ -87,7 +87,7 @@ def select_cells(cells: str | int | Cells | Sequence[ModelSpec] = "all", seed: i
     if isinstance(cells, Cells):
         return cells.sorted()
     if isinstance(cells, str) or isinstance(cells, (int, np.integer)):
-        from nasbench_bench.space import get_space
+        from nasbench_bench.nb101.space import get_space
 
         space = get_space()
         full = Cells(space.hashes, space.matrices, space.ops, space.num_vertices)
@@ -386,3 +386,26 @@ def write_synthetic_tfrecord(
         bar.close()
     log.info("wrote SYNTHETIC NB101 file %s: %d cells, %d records", path, n, total)
     return total
+
+
+def cached_synthetic_table(seed: int = 0) -> NB101Table:
+    """The full-space synthetic table, generated once into the cache and memory-mapped afterwards.
+
+    The cache key includes a hash of this module's source, so a changed synthetic model is regenerated.
+    """
+    import hashlib
+
+    from nasbench_bench import store
+    from nasbench_bench.nb101.cache import FORMAT_NAME, FORMAT_VERSION, table_arrays, table_from_arrays
+    from nasbench_bench.paths import cache_dir
+
+    model = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+    path = cache_dir() / "nb101-synthetic" / f"full-seed{seed}-{model}"
+
+    def build() -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        table = synthetic_table("all", variant="full", seed=seed)
+        return table_arrays(table, source={"name": "synthetic_table", "seed": seed, "model": model})
+
+    arrays, manifest = store.cached(path, build, fmt=FORMAT_NAME, version=FORMAT_VERSION, mmap=True,
+                                    what="the synthetic NAS-Bench-101 table")
+    return table_from_arrays(arrays, manifest, path)

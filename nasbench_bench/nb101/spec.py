@@ -1,10 +1,19 @@
 """NAS-Bench-101 cell specifications: pruning, validity and the official module hash.
 
-Semantics follow the official ``nasbench.api.ModelSpec`` exactly (see ``shared/NB101_REFERENCE.md``):
-structural problems (not square, not upper-triangular, ops/matrix size mismatch) raise
-:class:`InvalidSpecError` at construction, like the official ``ValueError``; domain problems (too many
-vertices or edges after pruning, unknown op, wrong first/last op, input not connected to output) make the
-spec out of domain: :meth:`ModelSpec.check` raises :class:`OutOfDomainError` and :func:`is_valid` is False.
+A cell is a DAG of at most 7 vertices and 9 edges (upper-triangular 0/1 adjacency matrix); vertex 0 is
+``input``, the last ``output``, the others one of ``conv3x3-bn-relu``, ``conv1x1-bn-relu``, ``maxpool3x3``
+(labels 0, 1, 2). Pruning removes every vertex not on an input->output path; the spec is out of domain when
+input cannot reach output, or when the pruned spec has more than 7 vertices or 9 edges, a wrong first/last op
+or an unknown op. The module hash (:func:`hash_module`) is the official fingerprint: per vertex the md5 of the
+text ``(out_degree, in_degree, label)`` (input -1, output -2), then V rounds replacing each vertex's hash by the
+md5 of its sorted in-neighbour hashes, ``|``, its sorted out-neighbour hashes, ``|``, its own hash; finally the
+md5 of the text of the sorted list of hashes. Isomorphic specs get the same hash; the 423,624 cells of the space
+get distinct ones.
+
+Semantics follow the official ``nasbench.api.ModelSpec`` exactly: structural problems (not square, not
+upper-triangular, ops/matrix size mismatch) raise :class:`InvalidSpecError` at construction, like the official
+``ValueError``; domain problems make the spec out of domain: :meth:`ModelSpec.check` raises
+:class:`OutOfDomainError` and :func:`is_valid` is False.
 """
 
 from __future__ import annotations

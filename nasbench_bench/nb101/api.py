@@ -1,7 +1,7 @@
 """A drop-in, TensorFlow-free replacement for the official ``nasbench.api`` (NAS-Bench-101).
 
-``from nasbench_bench import api`` then ``api.NASBench(path)``, ``api.ModelSpec(matrix, ops)`` works like
-``from nasbench import api``: same methods, dict keys, units and budget counters. Differences, on purpose:
+``from nasbench_bench.nb101 import api`` then ``api.NASBench(path)``, ``api.ModelSpec(matrix, ops)`` works
+like ``from nasbench import api``: same methods, dict keys, units and budget counters. Differences, on purpose:
 trials are drawn from the instance's own ``np.random.default_rng(seed)`` (never the global ``random``),
 nothing is printed, and queries return fresh small objects without deep-copying whole records. The data
 can be a TFRecord file (converted once into the cache), a cache directory, or an :class:`NB101Table`.
@@ -16,24 +16,25 @@ from typing import Any
 
 import numpy as np
 
-from nasbench_bench.data.nb101 import NB101Table, load_nb101
-from nasbench_bench.spec import MAX_EDGES, MAX_VERTICES, OPS, ModelSpec, OutOfDomainError
+from nasbench_bench.nb101.cache import NB101Table, load_nb101
+from nasbench_bench.nb101.spec import MAX_EDGES, MAX_VERTICES, OPS, ModelSpec, OutOfDomainError
+from nasbench_bench.stream import UniformStream
 
 __all__ = ["NASBench", "ModelSpec", "OutOfDomainError"]
 
 log = logging.getLogger(__name__)
 
 _MEMO_LIMIT = 1 << 21
-_RNG_BLOCK = 4096
 
 
 def _built_space() -> Any:
     """The search space if its cache is already on disk (never builds it), else ``None``."""
     try:
-        from nasbench_bench import space as sp
+        from nasbench_bench import store
+        from nasbench_bench.nb101 import space as sp
         from nasbench_bench.paths import cache_dir
 
-        if (cache_dir() / sp.CACHE_SUBDIR / "manifest.json").is_file():
+        if store.existing_cache(cache_dir() / sp.CACHE_SUBDIR) is not None:
             return sp.get_space()
     except Exception as exc:  # the space is an optional accelerator: fall back to hashing
         log.debug("search space unavailable (%s); queries will hash specs", exc)
@@ -69,12 +70,11 @@ class NASBench:
         }
         self.valid_epochs: set[int] = {int(b) for b in t.budgets}
         self._budget_index = {int(b): i for i, b in enumerate(t.budgets)}
-        self._rng = np.random.default_rng(seed)
-        self._uniform: list[float] = []
+        self._draw = UniformStream(np.random.default_rng(seed)).next
         self._memo: dict[tuple[bytes, tuple[str, ...]], int] = {}
         self._fixed: dict[int, tuple[np.ndarray, list[str], int]] = {}
         if space is True:
-            from nasbench_bench.space import get_space
+            from nasbench_bench.nb101.space import get_space
 
             space = get_space()
         elif space is None:
@@ -121,12 +121,6 @@ class NASBench:
             f = (t.adjacency(r), t.op_names(r), int(t.trainable_parameters[r]))
             self._fixed[r] = f
         return f
-
-    def _draw(self) -> float:
-        if not self._uniform:
-            self._uniform = self._rng.random(_RNG_BLOCK).tolist()
-            self._uniform.reverse()
-        return self._uniform.pop()
 
     # -- official API --------------------------------------------------------------------------------
     def query(self, model_spec: ModelSpec, epochs: int = 108, stop_halfway: bool = False) -> dict[str, Any]:

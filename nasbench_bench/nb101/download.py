@@ -3,28 +3,26 @@
 The file is fetched into ``<name>.part`` (a partial ``.part`` is resumed with an HTTP ``Range`` request; a
 server that ignores ``Range`` makes us restart from byte 0), its size is checked against the server's
 ``Content-Length``/``Content-Range`` total, every record's framing and CRC32C is checked by streaming it
-through :func:`~nasbench_bench.data.tfrecord.iter_records`, and only then is it renamed to its final name
+through :func:`~nasbench_bench.nb101.tfrecord.iter_records`, and only then is it renamed to its final name
 (atomic ``os.replace`` in the same directory). A final file that is already present is complete by
 construction and is returned without any request.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import http.client
 import logging
 import os
 import re
-import sys
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from nasbench_bench.data.tfrecord import CorruptRecordError, iter_records_with_offsets
+from nasbench_bench.locks import LockBusy, hold_lock
+from nasbench_bench.nb101.tfrecord import CorruptRecordError, iter_records_with_offsets
 from nasbench_bench.paths import cache_dir
 
 __all__ = [
@@ -36,8 +34,6 @@ __all__ = [
     "IncompleteDownloadError",
     "default_dest_dir",
     "download",
-    "register",
-    "register_download",
 ]
 
 log = logging.getLogger(__name__)
@@ -94,27 +90,6 @@ def _unreachable(url: str, exc: BaseException) -> DownloadError:
         f"could not reach {host}: {reason}; download on a machine with internet and pass the file to "
         "`nasbench-bench data convert`"
     )
-
-
-@contextlib.contextmanager
-def _exclusive(lock_path: Path) -> Iterator[None]:
-    """Refuse two concurrent downloads into the same ``.part`` (POSIX; a no-op elsewhere)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        yield
-        return
-    with open(lock_path, "a") as fh:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise DownloadError(f"another download into {lock_path.with_suffix('')} is in progress") from None
-        try:
-            yield
-        finally:
-            with contextlib.suppress(OSError):
-                lock_path.unlink()
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def _progress_bar(progress: bool, total: int | None, initial: int, desc: str) -> Any:
@@ -257,69 +232,48 @@ def download(
         log.info("%s already present; not downloading", final)
         return final
     part = dest / f"{name}.part"
-    with _exclusive(dest / f"{name}.part.lock"):
-        if final.is_file():  # finished by another process while we waited
-            return final
-        log.info("downloading %s (%s) to %s", src, APPROX_SIZES[variant] if url is None else "?", final)
-        total: int | None = None
-        ended = ""
-        attempts = 0
-        while True:
-            total, ended = _transfer(src, part, timeout, chunk_size, progress, total)
-            got = part.stat().st_size if part.exists() else 0
-            if ended == "restart":
-                attempts += 1
-            elif total is None:
-                if ended == "eof":
-                    log.warning("server sent no size for %s; relying on the record check alone", src)
-                    break
-                attempts += 1
-            elif got == total:
-                break
-            elif got > total:
-                part.unlink()
-                raise DownloadError(f"download larger than announced: expected {total:,} bytes, got {got:,}")
-            else:
-                attempts += 1
-            if attempts > retries:
-                if total is None or ended == "restart":
-                    raise DownloadError(f"could not complete the download of {src} after {attempts} attempts")
-                raise IncompleteDownloadError(part, total, got, ended)
-            log.info("resuming %s from byte %d (attempt %d of %d)", name, got, attempts + 1, retries + 1)
-        n = _verify_records(part, progress)
-        if url is None and n != EXPECTED_RECORDS[variant]:
-            log.warning("%s holds %d records, expected %d for %r", name, n, EXPECTED_RECORDS[variant], variant)
-        os.replace(part, final)
+    try:
+        with hold_lock(dest / f".{name}.part.lock", wait=False, what=f"the download into {part}"):
+            if final.is_file():  # finished by another process meanwhile
+                return final
+            n = _fetch(src, part, name, variant, url, timeout, chunk_size, progress, retries)
+            os.replace(part, final)
+    except LockBusy as exc:
+        raise DownloadError(f"another download into {part} is in progress ({exc})") from None
     log.info("verified %d records; saved %s", n, final)
     return final
 
 
-# -- CLI ---------------------------------------------------------------------------------------------------
-def cmd_download(args: argparse.Namespace) -> int:
-    """``nasbench-bench data download``: fetch, verify, print the path and the next command."""
-    try:
-        path = download(args.variant, dest_dir=args.dest, url=args.url, progress=not args.quiet,
-                        timeout=args.timeout, retries=args.retries)
-    except (DownloadError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(f"NAS-Bench-101 {args.variant} file: {path}")
-    print(f"next: nasbench-bench data convert {path}")
-    return 0
-
-
-def register_download(subparsers: Any) -> None:
-    """Add the ``download`` sub-command to the ``data`` command's sub-parsers."""
-    d = subparsers.add_parser("download", help="download an official NAS-Bench-101 .tfrecord (resumable, verified)")
-    d.add_argument("--variant", choices=tuple(OFFICIAL_URLS), default="only108",
-                   help="only108 (~0.5 GB, 108 epochs) or full (~1.95 GB, 4/12/36/108 epochs)")
-    d.add_argument("--dest", help="directory to save into (default: <cache dir>/downloads)")
-    d.add_argument("--url", help="download from this URL instead of the official one (a mirror)")
-    d.add_argument("--timeout", type=float, default=30, help="seconds to wait on the network (default 30)")
-    d.add_argument("--retries", type=int, default=3, help="resume attempts after an interrupted transfer")
-    d.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    d.set_defaults(func=cmd_download)
-
-
-#: ``nasbench_bench.cli.data`` looks the hook up under this name.
-register = register_download
+def _fetch(src: str, part: Path, name: str, variant: str, url: str | None, timeout: float, chunk_size: int,
+           progress: bool, retries: int) -> int:
+    """Transfer ``src`` into ``part`` (resuming), check its size and every record; return the record count."""
+    log.info("downloading %s (%s) into %s", src, APPROX_SIZES[variant] if url is None else "?", part)
+    total: int | None = None
+    ended = ""
+    attempts = 0
+    while True:
+        total, ended = _transfer(src, part, timeout, chunk_size, progress, total)
+        got = part.stat().st_size if part.exists() else 0
+        if ended == "restart":
+            attempts += 1
+        elif total is None:
+            if ended == "eof":
+                log.warning("server sent no size for %s; relying on the record check alone", src)
+                break
+            attempts += 1
+        elif got == total:
+            break
+        elif got > total:
+            part.unlink()
+            raise DownloadError(f"download larger than announced: expected {total:,} bytes, got {got:,}")
+        else:
+            attempts += 1
+        if attempts > retries:
+            if total is None or ended == "restart":
+                raise DownloadError(f"could not complete the download of {src} after {attempts} attempts")
+            raise IncompleteDownloadError(part, total, got, ended)
+        log.info("resuming %s from byte %d (attempt %d of %d)", name, got, attempts + 1, retries + 1)
+    n = _verify_records(part, progress)
+    if url is None and n != EXPECTED_RECORDS[variant]:
+        log.warning("%s holds %d records, expected %d for %r", name, n, EXPECTED_RECORDS[variant], variant)
+    return n

@@ -1,7 +1,7 @@
 """Data layer: conversion, cache load and query speed vs a re-implementation of the official API.
 
 On a SYNTHETIC official-format file (written first, or reused): times ``convert``, the cache load (and its
-resident-memory delta), query throughput of :class:`nasbench_bench.api.NASBench` on fresh specs (each
+resident-memory delta), query throughput of :class:`nasbench_bench.nb101.api.NASBench` on fresh specs (each
 spec hashed once) and on repeated specs, then the same for a straightforward re-implementation of the
 official loading/query algorithm (JSON + dicts per record, ``copy.deepcopy`` per query) in this process.
 """
@@ -50,8 +50,8 @@ class OfficialReimplementation:
     """The official ``nasbench.api.NASBench`` load and query algorithm (without TensorFlow)."""
 
     def __init__(self, dataset_file: str | os.PathLike[str], seed: int | None = None) -> None:
-        from nasbench_bench.data.records import ModelMetrics
-        from nasbench_bench.data.tfrecord import iter_records
+        from nasbench_bench.nb101.records import ModelMetrics
+        from nasbench_bench.nb101.tfrecord import iter_records
 
         self.rnd = random.Random(seed)
         self.fixed_statistics: dict[str, dict[str, Any]] = {}
@@ -90,7 +90,7 @@ class OfficialReimplementation:
         self.total_epochs_spent = 0
 
     def query(self, model_spec: Any, epochs: int = 108, stop_halfway: bool = False) -> dict[str, Any]:
-        from nasbench_bench.spec import OutOfDomainError
+        from nasbench_bench.nb101.spec import OutOfDomainError
 
         if epochs not in self.valid_epochs:
             raise OutOfDomainError(f"invalid number of epochs, must be one of {self.valid_epochs}")
@@ -115,7 +115,7 @@ class OfficialReimplementation:
 
 
 def _specs(table: Any, n: int, seed: int) -> list[Any]:
-    from nasbench_bench.spec import ModelSpec
+    from nasbench_bench.nb101.spec import ModelSpec
 
     rng = np.random.default_rng(seed)
     rows = rng.integers(0, table.n_cells, size=n)
@@ -134,9 +134,9 @@ def _ratio(value: float, target: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nasbench_bench.api import NASBench
-    from nasbench_bench.data.nb101 import convert, load_nb101
-    from nasbench_bench.data.synth import write_synthetic_tfrecord
+    from nasbench_bench.nb101.api import NASBench
+    from nasbench_bench.nb101.cache import convert, load_nb101
+    from nasbench_bench.nb101.synth import write_synthetic_tfrecord
 
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
@@ -172,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"query, repeated specs: {qps_rep:10,.0f} /s  ({1e6 / qps_rep:6.1f} us; memoised spec -> row)")
     qps_space = None
     try:
-        from nasbench_bench.space import SearchSpace
+        from nasbench_bench.nb101.space import SearchSpace
 
         if table.n_cells > 100_000 or args.cells == "all":
             space = SearchSpace.load()

@@ -24,12 +24,10 @@ def _per_call(fn, n: int) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nasbench_bench.benchmarks import load_benchmark
-    from nasbench_bench.encodings import DEFAULT_ENCODING
+    from nasbench_bench.benchmarks import default_encoding, load_benchmark
 
     table = load_benchmark(args.benchmark)
-    family = "nb201" if args.benchmark.startswith(("nb201", "toy")) else "nb101"
-    enc = get_encoding(args.encoding or DEFAULT_ENCODING[family])
+    enc = get_encoding(args.encoding or default_encoding(args.benchmark))
     n = args.queries
     rng = np.random.default_rng(0)
     vectors = enc.sample(rng, 20_000)

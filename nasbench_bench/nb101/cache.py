@@ -1,17 +1,15 @@
 """NAS-Bench-101 as a :class:`~nasbench_bench.table.Table`: one-pass conversion of the official TFRecord
-files into a directory of ``.npy`` arrays plus ``manifest.json``, and a fast, pickle-free loader.
+files into the suite's table store (``.npy`` arrays plus ``manifest.json``, see :mod:`nasbench_bench.store`),
+and a fast, pickle-free loader.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import datetime as _dt
 import json
 import logging
 import os
-import shutil
-import tempfile
 import time
 from array import array
 from dataclasses import dataclass
@@ -20,10 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from nasbench_bench.data.records import ModelMetrics
-from nasbench_bench.data.tfrecord import CorruptRecordError, iter_records_with_offsets
+from nasbench_bench import store
+from nasbench_bench.nb101.records import ModelMetrics
+from nasbench_bench.nb101.spec import INPUT, MAX_VERTICES, OPS, OUTPUT, hash_module
+from nasbench_bench.nb101.tfrecord import CorruptRecordError, iter_records_with_offsets
 from nasbench_bench.paths import cache_dir
-from nasbench_bench.spec import INPUT, MAX_VERTICES, OPS, OUTPUT, hash_module
+from nasbench_bench.store import DataFormatError
 from nasbench_bench.table import Table
 
 __all__ = [
@@ -35,14 +35,15 @@ __all__ = [
     "default_cache_path",
     "load_nb101",
     "read_manifest",
+    "read_tfrecord",
+    "save_nb101",
 ]
 
 log = logging.getLogger(__name__)
 
 FORMAT_NAME = "nasbench_bench.nb101"
 FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
-#: ``checkpoint_path`` prefix that marks records written by :mod:`nasbench_bench.data.synth`.
+#: ``checkpoint_path`` prefix that marks records written by :mod:`nasbench_bench.nb101.synth`.
 SYNTHETIC_PREFIX = "synthetic://nasbench_bench/"
 FULL_BUDGETS = (4, 12, 36, 108)
 
@@ -57,17 +58,13 @@ TRIAL_ARRAYS = (
 CELL_ARRAYS = ("hashes", "num_vertices", "matrices", "ops", "trainable_parameters")
 
 
-class DataFormatError(ValueError):
-    """A file or cache that is not what it should be (not a TFRecord, bad record, unknown cache format)."""
-
-
 @dataclass(frozen=True, eq=False, kw_only=True)
 class NB101Table(Table):
     """NAS-Bench-101 metrics, rows sorted by module hash (``cell_ids``, 'S32').
 
     ``train_time``/``train_acc``/``valid_acc``/``test_acc`` are the final values (end of training,
     ``evaluation_data[2]``); the ``halfway_*`` arrays are ``evaluation_data[1]``. ``ops`` holds labels:
-    -1 input, -2 output, 0/1/2 = index in :data:`~nasbench_bench.spec.OPS`, -3 padding; ``matrices``
+    -1 input, -2 output, 0/1/2 = index in :data:`~nasbench_bench.nb101.spec.OPS`, -3 padding; ``matrices``
     are the stored (pruned) adjacency matrices in the top-left ``num_vertices`` corner.
     """
 
@@ -176,17 +173,35 @@ def convert(
 ) -> Path:
     """Convert a NAS-Bench-101 TFRecord file into a cache directory of ``.npy`` arrays; returns it.
 
-    One pass over the file; every record's checksums are verified, and with ``verify_hashes`` each new
-    cell's hash is recomputed from its stored adjacency/ops. Trials are numbered in file order. The
-    directory (default: :func:`default_cache_path`) is written to a temporary sibling, then renamed.
+    One pass over the file (:func:`read_tfrecord`), written through the table store: atomically, and only
+    over an empty directory or a cache this suite wrote (:class:`~nasbench_bench.store.StoreRefused`
+    otherwise, raised before the file is read). Default directory: :func:`default_cache_path`.
     """
     src = Path(src)
     if not src.is_file():
         raise FileNotFoundError(f"NAS-Bench-101 file not found: {src}")
-    size = src.stat().st_size
     dst = Path(dst_dir) if dst_dir is not None else default_cache_path(src, cache_root)
+    store.check_destination(dst)
     t0 = time.perf_counter()
+    arrays, manifest = read_tfrecord(src, progress=progress, verify_hashes=verify_hashes)
+    replaced = store.write(dst, arrays, manifest, fmt=FORMAT_NAME, version=FORMAT_VERSION)
+    if replaced is not None:
+        log.info("replaced the cache in %s (converted from %s)", dst, replaced.get("source", {}).get("name"))
+    log.info("converted %s: %d records, %d cells in %.1f s -> %s",
+             src.name, manifest["n_records"], manifest["n_cells"], time.perf_counter() - t0, dst)
+    return dst
 
+
+def read_tfrecord(
+    src: str | os.PathLike[str], progress: bool = False, verify_hashes: bool = True
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """(arrays, manifest) of a NAS-Bench-101 TFRecord file, ready for the table store.
+
+    One pass over the file; every record's checksums are verified, and with ``verify_hashes`` each new
+    cell's hash is recomputed from its stored adjacency/ops. Trials are numbered in file order.
+    """
+    src = Path(src)
+    size = src.stat().st_size
     index: dict[str, int] = {}
     hashes: list[str] = []
     cell_nv = array("B")
@@ -257,13 +272,9 @@ def convert(
             bar.close()
     if n_records == 0:
         raise DataFormatError(f"{src}: no records")
-    t_read = time.perf_counter() - t0
-
     arrays, stats = _assemble(hashes, cell_nv, cell_params, cell_mats, cell_labels, rec_cell, rec_epochs, vals)
     budgets = arrays["budgets"].tolist()
     manifest: dict[str, Any] = {
-        "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
         "source": {"name": src.name, "size": size, "mtime_ns": src.stat().st_mtime_ns},
         "n_records": n_records,
         "n_cells": len(hashes),
@@ -273,13 +284,8 @@ def convert(
         "max_trials": stats["max_trials"],
         "trials_histogram": stats["trials_histogram"],
         "verify_hashes": verify_hashes,
-        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "arrays": {k: {"dtype": v.dtype.str, "shape": list(v.shape)} for k, v in arrays.items()},
     }
-    _write_dir(dst, arrays, manifest)
-    log.info("converted %s: %d records, %d cells in %.1f s (read %.1f s) -> %s",
-             src.name, n_records, len(hashes), time.perf_counter() - t0, t_read, dst)
-    return dst
+    return arrays, manifest
 
 
 def _assemble(hashes, cell_nv, cell_params, cell_mats, cell_labels, rec_cell, rec_epochs, vals):
@@ -342,12 +348,17 @@ _TABLE_ARRAYS = {  # cache array name -> NB101Table field
 
 def save_nb101(table: NB101Table, dst: str | os.PathLike[str], source: dict[str, Any] | None = None) -> Path:
     """Write an in-memory table (e.g. a synthetic one) as a cache directory that :func:`load_nb101` reads."""
-    dst = Path(dst)
+    arrays, manifest = table_arrays(table, source)
+    store.write(dst, arrays, manifest, fmt=FORMAT_NAME, version=FORMAT_VERSION)
+    return Path(dst)
+
+
+def table_arrays(table: NB101Table, source: dict[str, Any] | None = None
+                 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """(arrays, manifest) of an in-memory table, as the table store writes them."""
     arrays = {name: np.ascontiguousarray(getattr(table, field)) for name, field in _TABLE_ARRAYS.items()}
     budgets = arrays["budgets"].tolist()
     manifest: dict[str, Any] = {
-        "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
         "source": source or {"name": table.name},
         "n_records": int(table.n_trials.sum()),
         "n_cells": table.n_cells,
@@ -355,65 +366,18 @@ def save_nb101(table: NB101Table, dst: str | os.PathLike[str], source: dict[str,
         "variant": _variant(budgets),
         "synthetic": bool(table.synthetic),
         "max_trials": table.max_trials,
-        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "arrays": {k: {"dtype": v.dtype.str, "shape": list(v.shape)} for k, v in arrays.items()},
     }
-    _write_dir(dst, arrays, manifest)
-    return dst
-
-
-def _write_dir(dst: Path, arrays: dict[str, np.ndarray], manifest: dict[str, Any]) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent))
-    try:
-        for name, arr in arrays.items():
-            with open(tmp / f"{name}.npy", "wb") as fh:
-                np.save(fh, arr, allow_pickle=False)
-                fh.flush()
-                os.fsync(fh.fileno())
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        old = None
-        if dst.exists():
-            old = dst.with_name(f".{dst.name}.old-{os.getpid()}-{time.time_ns()}")
-            os.replace(dst, old)
-        os.replace(tmp, dst)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+    return arrays, manifest
 
 
 # -- loading -----------------------------------------------------------------------------------------
 
+_HINT = "re-run `nasbench-bench data convert` on the source file"
+
 
 def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The manifest of a cache directory; clear errors for a missing or unknown-format one."""
-    path = Path(path)
-    mf = path / MANIFEST
-    if not mf.is_file():
-        raise DataFormatError(f"{path} is not a nasbench_bench NB101 cache (no {MANIFEST})")
-    try:
-        manifest = json.loads(mf.read_text())
-    except ValueError as exc:
-        raise DataFormatError(f"{mf}: not valid JSON: {exc}") from exc
-    if manifest.get("format") != FORMAT_NAME:
-        raise DataFormatError(f"{mf}: format {manifest.get('format')!r} is not {FORMAT_NAME!r}")
-    version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
-        raise DataFormatError(
-            f"{mf}: unknown cache format version {version!r} (this nasbench_bench reads version "
-            f"{FORMAT_VERSION}); re-run `nasbench-bench data convert` on the source file"
-        )
-    return manifest
-
-
-def _is_tfrecord_cache_valid(path: Path) -> bool:
-    try:
-        read_manifest(path)
-    except DataFormatError:
-        return False
-    return True
+    return store.read_manifest(path, fmt=FORMAT_NAME, version=FORMAT_VERSION, hint=_HINT)
 
 
 def load_nb101(
@@ -423,28 +387,27 @@ def load_nb101(
     progress: bool = False,
 ) -> NB101Table:
     """Load NAS-Bench-101 from a cache directory, or from a TFRecord file (converted into the default
-    cache on first use, then loaded). Arrays are read with ``np.load(allow_pickle=False)``; with
-    ``mmap`` they are memory-mapped read-only instead of read into memory.
+    cache on first use, once even when several processes ask at the same time, then loaded). Arrays are
+    read with ``np.load(allow_pickle=False)``; with ``mmap`` they are memory-mapped read-only.
     """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"NAS-Bench-101 data not found: {path}")
     if path.is_file():
-        cached = default_cache_path(path, cache_root)
-        if not _is_tfrecord_cache_valid(cached):
-            log.info("converting %s into %s (once)", path, cached)
-            convert(path, cached, progress=progress)
-        path = cached
-    manifest = read_manifest(path)
-    arrays: dict[str, np.ndarray] = {}
-    for name, info in manifest["arrays"].items():
-        f = path / f"{name}.npy"
-        if not f.is_file():
-            raise DataFormatError(f"{path}: missing array file {f.name}")
-        arr = np.load(f, allow_pickle=False, mmap_mode="r" if mmap else None)
-        if list(arr.shape) != info["shape"] or arr.dtype.str != info["dtype"]:
-            raise DataFormatError(f"{f}: shape/dtype {arr.shape}/{arr.dtype.str} differ from the manifest")
-        arrays[name] = arr
+        src = path
+        path = default_cache_path(src, cache_root)
+        arrays, manifest = store.cached(path, lambda: read_tfrecord(src, progress=progress), fmt=FORMAT_NAME,
+                                        version=FORMAT_VERSION, mmap=mmap, what=f"the NAS-Bench-101 cache of {src}")
+    else:
+        arrays, manifest = store.read(path, fmt=FORMAT_NAME, version=FORMAT_VERSION, mmap=mmap, hint=_HINT)
+    return table_from_arrays(arrays, manifest, path)
+
+
+def table_from_arrays(arrays: dict[str, np.ndarray], manifest: dict[str, Any], path: Path) -> NB101Table:
+    """The :class:`NB101Table` of a cache's arrays and manifest."""
+    missing = sorted(set(_TABLE_ARRAYS) - set(arrays))
+    if missing:
+        raise DataFormatError(f"{path}: the cache lacks arrays {missing}")
     synthetic = bool(manifest.get("synthetic", False))
     meta = dict(manifest)
     meta["path"] = str(path)
