@@ -25,6 +25,7 @@ and checked); :meth:`Experiment.runs` creates each run's identity (:class:`~nasb
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import re
@@ -129,14 +130,16 @@ class OptimizerSpec:
 
 def resolve_optimizer(name: str, label: str, overrides: Mapping[str, Any]) -> OptimizerSpec:
     """Import optimizer ``name`` once and check its hyperparameters; :class:`ExperimentError` naming the problem."""
-    from nasbench_bench.optimizer import OptimizerError, get_optimizer
+    from nasbench_bench.optimizer import OptimizerError, get_optimizer, import_path
 
     try:
         cls = get_optimizer(name)
         hp = cls.resolve_hyperparameters(overrides)
     except (OptimizerError, KeyError) as exc:
         raise ExperimentError(str(exc.args[0]) if exc.args else f"optimizer {label!r}: {exc!r}") from None
-    return OptimizerSpec(name=name, label=label, overrides=dict(overrides), path=f"{cls.__module__}:{cls.__qualname__}",
+    if ":" in label and label == name:  # a path given without a label: the class's own name labels it
+        label = cls.name or cls.__name__.lower()
+    return OptimizerSpec(name=name, label=label, overrides=dict(overrides), path=import_path(cls),
                          hyperparameters=hp, needs_fixed_hashseed=bool(cls.needs_fixed_hashseed))
 
 
@@ -308,18 +311,19 @@ def _parse_optimizers(raw: Any, err: Any) -> tuple[OptimizerSpec, ...]:
         name = item.get("name")
         if not isinstance(name, str) or not name:
             raise err(f"{where}: 'name' must be a non-empty string, got {name!r}")
-        label = item.get("label", name.rpartition(":")[2].lower() if ":" in name else name)
-        try:
-            check_label(label)
-        except ValueError as exc:
-            raise err(f"{where}: 'label': {exc}") from None
         hp = item.get("hyperparameters", {})
         if not isinstance(hp, Mapping) or not all(isinstance(k, str) for k in hp):
             raise err(f"{where}: 'hyperparameters' must be a table of name = value, got {hp!r}")
         try:
-            specs.append(resolve_optimizer(name, label, hp))
+            spec = resolve_optimizer(name, str(item.get("label", name)), hp)
         except ExperimentError as exc:
             raise err(f"{where}: {exc}") from None
+        label = item.get("label", spec.label)
+        try:
+            check_label(label)
+        except ValueError as exc:
+            raise err(f"{where}: 'label': {exc}") from None
+        specs.append(dataclasses.replace(spec, label=label))
     labels = [s.label for s in specs]
     dup = sorted({lab for lab in labels if labels.count(lab) > 1})
     if dup:

@@ -6,7 +6,9 @@ hpbandster and SMAC do). Configurations are encoding vectors (see :mod:`nasbench
 dicts. The search only ever sees :class:`~nasbench_bench.oracle.Evaluation` (no test accuracy).
 
 Optimizers are found by name: built-ins, classes registered with :func:`register`, the
-``nasbench_bench.optimizers`` entry-point group, or a dotted path ``package.module:Class``.
+``nasbench_bench.optimizers`` entry-point group, a dotted path ``package.module:Class``, or a *parametrized*
+name ``prefix:argument`` whose prefix is in :data:`FACTORIES` (a function builds the class from the argument,
+e.g. a wrapper around another optimizer). :func:`import_path` gives what a worker process resolves again.
 """
 
 from __future__ import annotations
@@ -38,6 +40,11 @@ BUILTINS: dict[str, str] = {
 }
 
 
+#: Parametrized optimizer names: prefix -> "module:function"; ``function(argument) -> type[Optimizer]`` builds
+#: the class of ``"prefix:argument"`` (imported only when used).
+FACTORIES: dict[str, str] = {}
+
+
 class OptimizerError(ValueError):
     """An optimizer that cannot be found or loaded, or hyperparameters it does not accept."""
 
@@ -55,6 +62,8 @@ class Optimizer:
     multi_fidelity: ClassVar[bool] = False
     #: True if runs are only reproducible with a fixed PYTHONHASHSEED (the runner then guarantees one).
     needs_fixed_hashseed: ClassVar[bool] = False
+    #: Set on classes built by a :data:`FACTORIES` entry: the parametrized name that builds them again.
+    import_path: ClassVar[str] = ""
 
     def __init__(self, encoding: Encoding, seed: int = 0, **hyperparameters: Any) -> None:
         self.encoding = encoding
@@ -153,6 +162,25 @@ def get_optimizer(name: str) -> type[Optimizer]:
     eps = _entry_points()
     if name in eps:
         return _load_path(eps[name])
-    if ":" in name:
+    prefix, sep, argument = name.partition(":")
+    if sep and prefix in FACTORIES:
+        return _from_factory(prefix, argument)
+    if sep:
         return _load_path(name)
-    raise KeyError(f"unknown optimizer {name!r}; available: {sorted(available())} or 'package.module:Class'")
+    raise KeyError(f"unknown optimizer {name!r}; available: {sorted(available())} or 'package.module:Class'"
+                   + (f" or one of the forms {sorted(p + ':...' for p in FACTORIES)}" if FACTORIES else ""))
+
+
+def _from_factory(prefix: str, argument: str) -> type[Optimizer]:
+    module_name, _, attr = FACTORIES[prefix].partition(":")
+    factory = getattr(importlib.import_module(module_name), attr)
+    cls = factory(argument)
+    if not (isinstance(cls, type) and issubclass(cls, Optimizer)):
+        raise OptimizerError(f"{prefix}:{argument!r} did not give an Optimizer subclass")
+    cls.import_path = f"{prefix}:{argument}"
+    return cls
+
+
+def import_path(cls: type[Optimizer]) -> str:
+    """What a worker passes to :func:`get_optimizer` to get ``cls`` again (``module:Class`` or ``prefix:arg``)."""
+    return cls.__dict__.get("import_path") or f"{cls.__module__}:{cls.__qualname__}"

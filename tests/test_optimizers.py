@@ -156,3 +156,25 @@ def test_hyperparameters_override_defaults(table: Table) -> None:
     assert opt.hp == {"population_size": 10, "tournament_size": 3}
     tr = run_optimizer(opt, Oracle(table, ENC, 1e5, seed=0))
     assert len(tr) > 10
+
+
+def make_wrapped(argument: str) -> type[Optimizer]:
+    """A factory for a parametrized name: a random search whose name carries the argument."""
+    base = get_optimizer("rs")
+    return type(f"Wrapped_{argument}", (base,), {"name": f"wrapped-{argument}"})
+
+
+def test_parametrized_names_come_from_factories(monkeypatch: pytest.MonkeyPatch, table: Table) -> None:
+    from nasbench_bench.experiment import Experiment
+
+    monkeypatch.setitem(optmod.FACTORIES, "wrap", "test_optimizers:make_wrapped")
+    cls = get_optimizer("wrap:abc")
+    assert cls.name == "wrapped-abc" and optmod.import_path(cls) == "wrap:abc"
+    assert optmod.import_path(get_optimizer("re")) == "optimizers.regularized_evolution:RegularizedEvolution"
+    exp = Experiment.from_dict({"benchmark": "toy", "optimizers": ["wrap:abc", "test_optimizers:_Walk"],
+                                "seeds": "0", "time_budget": 1e4})
+    # a path or parametrized name without a label is labelled by the class's own `name`
+    assert [o.label for o in exp.optimizers] == ["wrapped-abc", "test-walk"]
+    assert exp.optimizers[0].path == "wrap:abc"
+    with pytest.raises(KeyError, match=r"wrap:\.\.\."):
+        get_optimizer("nope")
