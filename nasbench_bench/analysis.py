@@ -330,7 +330,8 @@ def average_rank(df: ResultsLike, grid: np.ndarray) -> pd.DataFrame:
 
     Within each seed (only seeds run by every optimizer of the benchmark) optimizers are ranked by
     incumbent regret: lowest = rank 1, ties share the average rank, NaN (no valid evaluation yet)
-    ranks after every value (several NaNs tie). Columns: benchmark, optimizer, time, mean_rank, n_seeds.
+    ranks after every value (several NaNs tie); before the first valid evaluation of any run ``mean_rank`` is
+    NaN. Columns: benchmark, optimizer, time, mean_rank, n_seeds.
     """
     grid = np.asarray(grid, dtype=np.float64)
     mats = regret_matrix(df, grid)
@@ -346,6 +347,7 @@ def average_rank(df: ResultsLike, grid: np.ndarray) -> pd.DataFrame:
         )  # (n_opt, n_seeds, n_grid)
         ranks = stats.rankdata(np.where(np.isnan(stack), np.inf, stack), method="average", axis=0)
         mean_rank = ranks.mean(axis=1)
+        mean_rank[:, np.isnan(stack).all(axis=(0, 1))] = np.nan  # before any evaluation nobody is ranked
         for i, opt in enumerate(opts):
             frames.append(
                 pd.DataFrame({"benchmark": bench, "optimizer": opt, "time": grid,

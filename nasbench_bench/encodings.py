@@ -82,6 +82,33 @@ class Encoding:
                 out[p.name] = float(v)
         return out
 
+    def problem(self, vector: Any) -> str | None:
+        """What is wrong with ``vector`` as a configuration vector of this encoding, or None."""
+        try:
+            v = np.asarray(vector, dtype=float)
+        except (TypeError, ValueError):
+            return f"{type(vector).__name__} {vector!r:.80} is not a vector of numbers"
+        if v.ndim != 1 or len(v) != self.dim:
+            return f"has shape {v.shape}; encoding {self.name!r} takes vectors of length {self.dim}"
+        lower, upper, integral = self._bounds
+        bad = ~np.isfinite(v)
+        if bad.any():
+            return f"{self.params[int(np.argmax(bad))].name} is {v[bad][0]} (not a finite number)"
+        bad = (v < lower) | (v > upper) | (integral & (v != np.floor(v)))
+        if bad.any():
+            i = int(np.argmax(bad))
+            p = self.params[i]
+            valid = (f"a choice index 0..{len(p.choices) - 1}" if p.kind == "cat" else
+                     f"an integer {p.lower:g}..{p.upper:g}" if p.kind == "int" else f"in [{p.lower:g}, {p.upper:g}]")
+            return f"{p.name} = {v[i]!r} is not {valid}"
+        return None
+
+    @cached_property
+    def _bounds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        lower = np.array([0.0 if p.kind == "cat" else p.lower for p in self.params], float)
+        upper = np.array([len(p.choices) - 1 if p.kind == "cat" else p.upper for p in self.params], float)
+        return lower, upper, np.array([p.kind != "float" for p in self.params])
+
     @cached_property
     def _choice_index(self) -> list[dict[Any, int]]:
         return [{c: j for j, c in enumerate(p.choices)} for p in self.params]

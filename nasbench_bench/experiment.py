@@ -9,9 +9,15 @@ command line uses; its flags override the file's keys). The TOML keys::
     seeds = "0-499"                   # "0-9,20,30-31", a list [0, 1, 2] or an int N (= 0..N-1)
     time_budget = 1e7                 # simulated seconds
     encoding = "A"                    # optional: default A for nb101, nb201 for nb201-*/toy
-    max_evaluations = 100000          # optional safety cap on evaluations per run
+    max_evaluations = 100000          # optional: end each run after this many evaluations (part of its setting)
     data = "/path/to/nasbench_full.tfrecord"   # optional: the nb101 data (else --data / env)
+    plugins = ["my_optimizers"]       # optional: modules imported first (optimizers they @register)
     optimizers = ["rs", "re"]         # names, module:Class paths, or tables:
+
+    [limits]                          # optional safety limits: a run exceeding one FAILS with a message;
+    invalid_streak = 10000            #   they never change a run that stays within them (not in its setting)
+    evaluations = "auto"              #   "auto" = 10 x budget / cheapest evaluation + 10,000
+    wall_clock = 3600                 #   seconds per run (default: none)
 
     [[optimizers]]                    # (either form; not both in one file)
     name = "re"
@@ -26,6 +32,7 @@ and checked); :meth:`Experiment.runs` creates each run's identity (:class:`~nasb
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import math
 import os
 import re
@@ -37,6 +44,7 @@ from typing import Any
 
 from nasbench_bench.benchmarks import benchmark_family, benchmark_names, default_encoding
 from nasbench_bench.encodings import encodings, get_encoding
+from nasbench_bench.oracle import RunLimits
 from nasbench_bench.results import RunId, check_label, settings_hash
 
 if sys.version_info >= (3, 11):
@@ -48,8 +56,11 @@ __all__ = ["Experiment", "ExperimentError", "OptimizerSpec", "Run", "load_experi
 
 TOP_KEYS = (
     "name", "description", "benchmark", "benchmarks", "optimizers", "seeds", "time_budget", "encoding",
-    "max_evaluations", "data",
+    "max_evaluations", "data", "plugins", "limits",
 )
+LIMIT_KEYS = ("invalid_streak", "evaluations", "wall_clock")
+#: Most seeds one experiment may have (a larger range is almost certainly a typo; split it otherwise).
+MAX_SEEDS = 100_000
 OPTIMIZER_KEYS = ("name", "label", "hyperparameters")
 MAX_SEED = 2**32 - 1
 
@@ -68,13 +79,14 @@ def parse_seeds(spec: str | int | Iterable[int | str]) -> tuple[int, ...]:
     if isinstance(spec, int):
         if spec <= 0:
             raise ValueError(f"a seed count must be positive, got {spec}")
+        _check_seed_count(spec, spec)
         return tuple(range(spec))
     items: list[Any]
     if isinstance(spec, str):
         items = [p.strip() for p in spec.split(",")]
     else:
         items = list(spec)
-    out: set[int] = set()
+    ranges: list[tuple[int, int]] = []
     for item in items:
         if isinstance(item, bool):
             raise ValueError(f"bad seed {item!r}")
@@ -92,10 +104,20 @@ def parse_seeds(spec: str | int | Iterable[int | str]) -> tuple[int, ...]:
             raise ValueError(f"seeds must be in 0..{MAX_SEED}, got {item!r}")
         if hi < lo:
             raise ValueError(f"reversed seed range {item!r}")
-        out.update(range(lo, hi + 1))
-    if not out:
+        ranges.append((lo, hi))
+    if not ranges:
         raise ValueError(f"no seeds in {spec!r}")
+    _check_seed_count(sum(hi - lo + 1 for lo, hi in ranges), spec)  # before expanding anything
+    out: set[int] = set()
+    for lo, hi in ranges:
+        out.update(range(lo, hi + 1))
     return tuple(sorted(out))
+
+
+def _check_seed_count(n: int, spec: Any) -> None:
+    if n > MAX_SEEDS:
+        raise ValueError(f"{spec!r} gives {n:,} seeds; at most {MAX_SEEDS:,} per experiment (the paper uses 500); "
+                         "split a larger study into several experiments")
 
 
 def parse_budget(value: Any) -> float:
@@ -154,6 +176,7 @@ class Run:
     max_evaluations: int | None
     data: str | None
     settings: Mapping[str, Any]
+    limits: RunLimits = RunLimits()
 
 
 @dataclass(frozen=True)
@@ -169,6 +192,8 @@ class Experiment:
     max_evaluations: int | None = None
     data: str | None = None
     description: str = ""
+    limits: RunLimits = RunLimits()
+    plugins: tuple[str, ...] = ()
 
     def encoding_for(self, benchmark: str) -> str:
         return self.encoding or default_encoding(benchmark)
@@ -199,7 +224,7 @@ class Experiment:
                 per.append((b, o, self.encoding_for(b), s, settings_hash(s)))
         data = self.data if data is None else data
         return [
-            Run(RunId(b, o.label, h, seed), o, enc, self.time_budget, self.max_evaluations, data, s)
+            Run(RunId(b, o.label, h, seed), o, enc, self.time_budget, self.max_evaluations, data, s, self.limits)
             for seed in self.seeds for (b, o, enc, s, h) in per
         ]
 
@@ -277,6 +302,17 @@ class Experiment:
         data = raw.get("data")
         if data is not None and not isinstance(data, (str, os.PathLike)):
             raise err(f"'data' must be a path string, got {data!r}")
+        limits = _parse_limits(raw.get("limits", {}), err)
+        plugins = raw.get("plugins", [])
+        if isinstance(plugins, str):
+            plugins = [p.strip() for p in plugins.split(",") if p.strip()]
+        if not isinstance(plugins, list) or not all(isinstance(p, str) and p for p in plugins):
+            raise err(f"'plugins' must be a list of module names, got {plugins!r}")
+        for module in plugins:
+            try:
+                importlib.import_module(module)
+            except ImportError as exc:
+                raise err(f"'plugins': cannot import module {module!r}: {exc} (is its folder on PYTHONPATH?)") from None
 
         optimizers = _parse_optimizers(raw.get("optimizers"), err)
         return cls(
@@ -289,7 +325,35 @@ class Experiment:
             max_evaluations=max_evals,
             data=None if data is None else str(data),
             description=description,
+            limits=limits,
+            plugins=tuple(plugins),
         )
+
+
+def _parse_limits(raw: Any, err: Any) -> RunLimits:
+    if not isinstance(raw, Mapping):
+        raise err(f"'limits' must be a table (invalid_streak, evaluations, wall_clock), got {raw!r}")
+    bad = [k for k in raw if k not in LIMIT_KEYS]
+    if bad:
+        raise err(f"'limits': unknown key(s) {bad}; valid: {list(LIMIT_KEYS)}")
+    out: dict[str, Any] = {}
+    for key in ("invalid_streak", "evaluations"):
+        v = raw.get(key)
+        if key == "evaluations" and v == "auto":
+            v = None
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v <= 0):
+            also = ' or "auto"' if key == "evaluations" else ""
+            raise err(f"'limits.{key}' must be a positive integer{also}, got {v!r}")
+        out[key] = v
+    if "invalid_streak" not in raw:
+        out["invalid_streak"] = RunLimits.invalid_streak
+    wall = raw.get("wall_clock")
+    if wall is not None:
+        try:
+            wall = parse_budget(wall)
+        except ValueError:
+            raise err(f"'limits.wall_clock' must be a positive number of seconds, got {wall!r}") from None
+    return RunLimits(out["invalid_streak"], out["evaluations"], wall)
 
 
 def _parse_optimizers(raw: Any, err: Any) -> tuple[OptimizerSpec, ...]:
@@ -339,6 +403,11 @@ def read_experiment_file(path: str | os.PathLike[str]) -> dict[str, Any]:
             return tomllib.load(fh)
     except FileNotFoundError:
         raise ExperimentError(f"experiment file {str(path)!r} not found") from None
+    except IsADirectoryError:
+        raise ExperimentError(f"{str(path)!r} is a directory, not an experiment file (e.g. experiments/quick.toml)"
+                              ) from None
+    except (PermissionError, UnicodeDecodeError) as exc:
+        raise ExperimentError(f"cannot read experiment file {str(path)!r}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ExperimentError(f"{path}: invalid TOML: {exc}") from None
 
@@ -350,6 +419,8 @@ def load_experiment(path: str | os.PathLike[str], overrides: Mapping[str, Any] |
     if "benchmark" in given or "benchmarks" in given:
         raw.pop("benchmark", None)
         raw.pop("benchmarks", None)
+    if isinstance(given.get("limits"), Mapping) and isinstance(raw.get("limits"), Mapping):
+        given["limits"] = {**raw["limits"], **given["limits"]}  # flags override single limits
     raw.update(given)
     return Experiment.from_dict(raw, source=str(path), default_name=Path(path).stem)
 
@@ -367,6 +438,8 @@ def experiment_dict(exp: Experiment) -> dict[str, Any]:
         "time_budget": exp.time_budget,
         "encoding": exp.encoding,
         "max_evaluations": exp.max_evaluations,
+        "limits": exp.limits.as_dict(),
+        "plugins": list(exp.plugins),
     }
 
 

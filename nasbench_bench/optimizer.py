@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import math
 from collections.abc import Mapping
 from importlib.metadata import entry_points
 from typing import Any, ClassVar
@@ -81,7 +82,14 @@ class Optimizer:
                 f"unknown hyperparameter(s) {unknown} for optimizer {cls.name or cls.__name__!r}; "
                 f"valid: {sorted(cls.defaults)}"
             )
-        return {**cls.defaults, **overrides}
+        hp = {**cls.defaults, **overrides}
+        cls.check_hyperparameters(hp)
+        return hp
+
+    @classmethod
+    def check_hyperparameters(cls, hp: Mapping[str, Any]) -> None:
+        """Raise :class:`OptimizerError` naming a hyperparameter value this optimizer cannot use (override it;
+        :func:`check_number` helps). Called once per experiment, before anything runs."""
 
     def setup(self) -> None:
         """Called at the end of ``__init__``: build state from ``self.hp``."""
@@ -94,10 +102,53 @@ class Optimizer:
         """Receive the evaluation of a configuration returned by :meth:`ask`."""
 
     def run(self, oracle: Oracle) -> None:
-        """Drive the search until the oracle raises :class:`BudgetExhausted` (default: ask/tell loop)."""
+        """Drive the search until the oracle raises :class:`BudgetExhausted` (default: ask/tell loop, every
+        configuration checked: a bad one raises :class:`OptimizerError` naming the optimizer and the problem)."""
         while True:
             config = self.ask()
-            self.tell(config, oracle.evaluate(config))
+            self.tell(config, oracle.evaluate(self.checked(config)))
+
+    def checked(self, config: Any) -> np.ndarray | Mapping[str, Any]:
+        """``config`` if it is a valid configuration of the encoding (a vector or a dict), else
+        :class:`OptimizerError` saying what ``ask()`` returned and what is wrong with it."""
+        who = f"optimizer {self.name or type(self).__name__!r}: ask() returned a configuration that"
+        if isinstance(config, Mapping):
+            try:
+                vector = self.encoding.to_vector(config)
+            except (TypeError, ValueError) as exc:
+                raise OptimizerError(f"{who} is not valid: {exc}") from None
+            problem = self.encoding.problem(vector)
+            if problem is not None:
+                raise OptimizerError(f"{who} {problem}")
+            return config
+        problem = self.encoding.problem(config)
+        if problem is not None:
+            raise OptimizerError(f"{who} {problem}")
+        return config
+
+
+def check_number(
+    optimizer: type[Optimizer] | str, hp: Mapping[str, Any], key: str, *, integer: bool = False,
+    minimum: float | None = None, maximum: float | None = None, exclusive_minimum: bool = False,
+    exclusive_maximum: bool = False, optional: bool = False,
+) -> None:
+    """Check that ``hp[key]`` is a number (an int when ``integer``) within the bounds (None allowed if
+    ``optional``); :class:`OptimizerError` naming the optimizer, the hyperparameter and what is wrong."""
+    name = optimizer if isinstance(optimizer, str) else (optimizer.name or optimizer.__name__)
+    v = hp.get(key)
+    if v is None and optional:
+        return
+    kind = "an integer" if integer else "a number"
+    ok_type = isinstance(v, int) if integer else isinstance(v, (int, float))
+    if isinstance(v, bool) or not ok_type or (not integer and not math.isfinite(float(v))):
+        raise OptimizerError(f"optimizer {name!r}: hyperparameter {key}={v!r} must be {kind}"
+                             + (" or None" if optional else ""))
+    if minimum is not None and (v <= minimum if exclusive_minimum else v < minimum):
+        raise OptimizerError(f"optimizer {name!r}: hyperparameter {key}={v!r} must be "
+                             f"{'>' if exclusive_minimum else '>='} {minimum}")
+    if maximum is not None and (v >= maximum if exclusive_maximum else v > maximum):
+        raise OptimizerError(f"optimizer {name!r}: hyperparameter {key}={v!r} must be "
+                             f"{'<' if exclusive_maximum else '<='} {maximum}")
 
 
 def run_optimizer(optimizer: Optimizer, oracle: Oracle) -> Trajectory:

@@ -6,11 +6,17 @@ training time. Invalid configurations cost nothing and are recorded. An evaluati
 time budget is not performed: :class:`BudgetExhausted` is raised instead, so a finished run never exceeds
 its budget. The incumbent is the best validation accuracy observed so far (over all budgets); its regret is
 ``table.best_score - table.score[incumbent]`` (mean test accuracy at the top budget for NAS-Bench-101).
+
+Safety limits (:class:`RunLimits`) stop runaway runs that the simulated budget alone would never end (an
+optimizer proposing only invalid configurations, which cost no simulated time): too many invalid proposals in
+a row, too many evaluations in all, or too much wall-clock time raise :class:`RunawayRun`; the runner records
+such a run as failed with that message.
 """
 
 from __future__ import annotations
 
 import math
+import time
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,6 +31,40 @@ from nasbench_bench.table import Table
 
 class BudgetExhausted(Exception):
     """Raised by :meth:`Oracle.evaluate` once the run's simulated time budget is spent."""
+
+
+class RunawayRun(RuntimeError):
+    """A run stopped by a safety limit (:class:`RunLimits`); the message says which and how to change it."""
+
+
+#: Default cap on consecutive invalid proposals.
+MAX_CONSECUTIVE_INVALID = 10_000
+
+
+@dataclass(frozen=True)
+class RunLimits:
+    """Safety limits of a run (None = no limit). They never change a run that stays within them.
+
+    ``invalid_streak``: invalid proposals in a row; ``evaluations``: evaluations in all (the runner's default
+    is :func:`default_max_evaluations`); ``wall_clock``: real seconds since the oracle was created. The
+    command line sets them with ``--limit-invalid-streak``, ``--limit-evaluations`` and ``--run-timeout``.
+    """
+
+    invalid_streak: int | None = MAX_CONSECUTIVE_INVALID
+    evaluations: int | None = None
+    wall_clock: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"invalid_streak": self.invalid_streak, "evaluations": self.evaluations or "auto",
+                "wall_clock": self.wall_clock}
+
+
+def default_max_evaluations(table: Table, time_budget: float) -> int:
+    """A generous bound on a sane run's evaluations: 10x the most valid evaluations the budget can pay for
+    (budget / the cheapest recorded evaluation), plus 10,000."""
+    times = np.asarray(table.train_time)
+    cheapest = float(np.nanmin(np.where(times > 0, times, np.nan))) if np.any(times > 0) else 1.0
+    return int(min(10 * time_budget / cheapest + 10_000, 2**62))
 
 
 class Evaluation(NamedTuple):
@@ -68,8 +108,9 @@ class Oracle:
         encoding: maps configurations to cells; its ``cell_ids()`` must be present in ``table``.
         time_budget: simulated seconds (paper: 1e7).
         seed: seeds the trial draws (an int or a ``SeedSequence``).
-        max_evaluations: optional cap on evaluations (valid or not), a safety net against optimizers that
-            propose only invalid configurations; reaching it ends the run like the budget does.
+        max_evaluations: optional cap on evaluations (valid or not), part of the protocol: reaching it ends
+            the run like the budget does.
+        limits: safety limits (:class:`RunLimits`); exceeding one raises :class:`RunawayRun`.
     """
 
     def __init__(
@@ -79,6 +120,7 @@ class Oracle:
         time_budget: float = 1e7,
         seed: int | np.random.SeedSequence = 0,
         max_evaluations: int | None = None,
+        limits: RunLimits | None = None,
     ) -> None:
         if not (time_budget > 0 and math.isfinite(time_budget)):
             raise ValueError(f"time_budget must be a positive finite number of seconds, got {time_budget!r}")
@@ -100,6 +142,7 @@ class Oracle:
         self._inc_row = -1
         self._inc_val = -math.inf
         self._regret = math.nan
+        # the run record (lists: appending is the cheapest per evaluation; the safety limits bound its length)
         self._t: list[float] = []
         self._row: list[int] = []
         self._bud: list[int] = []
@@ -108,6 +151,13 @@ class Oracle:
         self._tr: list[float] = []
         self._inc: list[int] = []
         self._reg: list[float] = []
+        self.limits = limits or RunLimits()
+        lim = self.limits
+        self._max_streak = lim.invalid_streak if lim.invalid_streak is not None else math.inf
+        self._max_total = lim.evaluations if lim.evaluations is not None else math.inf
+        self._deadline = time.monotonic() + lim.wall_clock if lim.wall_clock is not None else math.inf
+        self._streak = 0  # invalid proposals since the last valid one
+        self._next_check = min(_CLOCK_EVERY, self._max_total)  # evaluations at which limits are checked next
 
     # -- charged evaluations --------------------------------------------------------------------------
     def evaluate(self, config: Mapping[str, Any] | np.ndarray, budget: int | None = None) -> Evaluation:
@@ -123,6 +173,8 @@ class Oracle:
         if self.exhausted or (self.max_evaluations is not None and len(self._t) >= self.max_evaluations):
             self.exhausted = True
             raise BudgetExhausted(self._stop_reason())
+        if len(self._t) >= self._next_check:
+            self._check_limits()
         b, fid = self._resolve_budget(budget)
         row = self._row_of_cell[cell] if cell >= 0 else -1
         if row < 0:
@@ -132,6 +184,9 @@ class Oracle:
                     f"{self.table.name!r} ({self.table.n_cells:,} cells)"
                 )
             self._append(self.clock, -1, fid, -1, math.nan, math.nan)
+            self._streak += 1
+            if self._streak >= self._max_streak:
+                self._runaway_invalid()
             return Evaluation(False, math.nan, math.nan, 0.0, fid, self.clock)
         trial = int(self._next_uniform() * (self._nt_const or self._ntrials[row, b]))
         cost, val, tr = self._packed[row, b, trial].tolist()  # one memory access for the three values
@@ -139,6 +194,7 @@ class Oracle:
             self.exhausted = True
             raise BudgetExhausted(self._stop_reason())
         self.clock += cost
+        self._streak = 0
         if val > self._inc_val:
             self._inc_val = val
             self._inc_row = row
@@ -155,8 +211,15 @@ class Oracle:
         """
         if self.exhausted:
             raise BudgetExhausted(self._stop_reason())
+        self._check_limits()
         b, fid = self._resolve_budget(budget)
         cells = np.asarray(cells, dtype=np.int64)
+        runaway = self._runaway_cut(cells)
+        if runaway is not None:  # evaluate up to the evaluation that hits a limit, then fail like one at a time
+            if runaway:
+                self.evaluate_cells(cells[:runaway], budget)
+            self.evaluate_cell(int(cells[runaway]), budget)
+            raise AssertionError("unreachable: the evaluation above exceeds a limit")  # pragma: no cover
         stop_at_cap = False
         if self.max_evaluations is not None and len(self._t) + len(cells) > self.max_evaluations:
             cells, stop_at_cap = cells[: max(0, self.max_evaluations - len(self._t))], True
@@ -211,6 +274,9 @@ class Oracle:
         self._tr.extend(tr_col.tolist())
         self._inc.extend(inc_col.tolist())
         self._reg.extend(reg_col.tolist())
+        if n:
+            valid_pos = np.flatnonzero(ok_done)
+            self._streak = n - 1 - int(valid_pos[-1]) if len(valid_pos) else self._streak + n
         if n_ok:
             self.clock = float(clock[-1])
             if improved.any():
@@ -219,6 +285,43 @@ class Oracle:
         if n_done < len(cells) or stop_at_cap:
             self.exhausted = True
             raise BudgetExhausted(self._stop_reason())
+
+    def _runaway_cut(self, cells: np.ndarray) -> int | None:
+        """Index in a batch of the evaluation that would exceed a limit (None: the batch stays within them)."""
+        room = self._max_total - len(self._t)
+        cut = int(room) if room < len(cells) else None
+        if self._streak + len(cells) >= self._max_streak:
+            valid = cells >= 0  # an absent valid cell fails the run anyway, before any streak ends
+            pos = np.arange(len(cells))
+            last_valid = np.maximum.accumulate(np.where(valid, pos, -1))
+            streak = np.where(last_valid >= 0, pos - last_valid, self._streak + pos + 1)
+            hit = np.flatnonzero(streak >= self._max_streak)
+            if len(hit) and (cut is None or hit[0] < cut):
+                cut = int(hit[0])
+        return cut
+
+    def _check_limits(self) -> None:
+        self._next_check = min(len(self._t) + _CLOCK_EVERY, self._max_total)
+        if len(self._t) >= self._max_total:
+            self.exhausted = True
+            raise RunawayRun(
+                f"stopped after {len(self._t):,} evaluations (safety limit evaluations={self.limits.evaluations:,}; "
+                f"clock {self.clock:.1f} of {self.time_budget:g} s): the optimizer keeps proposing without "
+                "spending the budget; raise the limit (--limit-evaluations) if this is intended"
+            )
+        if time.monotonic() > self._deadline:
+            self.exhausted = True
+            raise RunawayRun(f"stopped after {self.limits.wall_clock:g} s of wall-clock time (the run's timeout, "
+                             f"--run-timeout) at {len(self._t):,} evaluations, clock {self.clock:.1f} of "
+                             f"{self.time_budget:g} s")
+
+    def _runaway_invalid(self) -> None:
+        self.exhausted = True
+        raise RunawayRun(
+            f"stopped after {self._streak:,} invalid configurations in a row (safety limit invalid_streak="
+            f"{self.limits.invalid_streak:,}): the optimizer does not find valid configurations of this "
+            "encoding; raise the limit (--limit-invalid-streak) if this is intended"
+        )
 
     def _resolve_budget(self, budget: int | None) -> tuple[int, int]:
         if budget is None:
@@ -271,6 +374,8 @@ class Oracle:
         )
 
 
+_CLOCK_EVERY = 256  # evaluations between checks of the wall clock and the evaluation cap
+
 _CACHE: weakref.WeakKeyDictionary[Table, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
@@ -295,6 +400,12 @@ def _lookups(table: Table, encoding: Encoding) -> tuple[list[int], list[float], 
     rows_list, rows_arr = per_table[key]
     score_list, score_arr = per_table["score"]
     return rows_list, score_list, rows_arr, score_arr
+
+
+def coverage(table: Table, encoding: Encoding) -> tuple[int, int]:
+    """(cells of the encoding's space present in the table, cells of the space)."""
+    rows = _lookups(table, encoding)[2]
+    return int((rows >= 0).sum()), len(rows)
 
 
 def _packed(table: Table) -> tuple[np.ndarray, int]:

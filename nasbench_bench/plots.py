@@ -30,7 +30,7 @@ KNOWN_COLORS: dict[str, str] = {
 }
 _EXTRA = ["#e377c2", "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173",
           "#3182bd", "#31a354"]
-_STYLES = ["-", "--", "-.", ":"]
+_STYLES = ["-", "--", "-."]  # dotted is reserved for "not every run has a value yet"
 
 
 def optimizer_color(label: str) -> str:
@@ -126,6 +126,8 @@ def figure7(
     valid evaluation (the mean is then over those runs); the shaded band is the bootstrap CI of
     the mean (``band='ci'``) or the run quantiles (``band='quantile'``), said in the legend; ``ci`` and
     ``quantiles`` only label the band and must match what :func:`summarize_curves` was given.
+    The axes start where the data start (the first time any run has a value; the smallest positive value
+    drawn); a band or mean reaching regret 0 runs to the bottom edge, with a note.
     Right: ECDF of the final regret per optimizer (log x); a regret of exactly 0 cannot sit on a
     log axis and is drawn at a floor value noted in the panel.
     """
@@ -138,11 +140,14 @@ def figure7(
     ax, ax2 = fig.subplots(1, 2)
 
     lo_col, hi_col = ("ci_low", "ci_high") if band == "ci" else ("q_low", "q_high")
+    bands: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]] = []
     if band == "ci":
         band_text = f"{ci:.0%} bootstrap CI of the mean"
     else:
         band_text = f"{quantiles[0]:.0%}-{quantiles[1]:.0%} quantiles of runs"
     t_all = summary_curves["time"].to_numpy(dtype=float) if len(summary_curves) else np.array([10.0, 1e7])
+    drawn: list[np.ndarray] = []  # positive values on the axis, for its limits
+    floors: list[np.ndarray] = []  # band lows, which may reach 0 (not drawable on a log axis)
     for opt, grp in summary_curves.groupby("optimizer", sort=True):
         grp = grp.sort_values("time")
         t = grp["time"].to_numpy(dtype=float)
@@ -161,11 +166,26 @@ def figure7(
                 ls=_linestyle(str(opt)), lw=1.6, label=f"{opt} (n={n_runs})")
         lo, hi = grp[lo_col].to_numpy(dtype=float), grp[hi_col].to_numpy(dtype=float)
         ok = np.isfinite(lo) & np.isfinite(hi) & (hi > 0)
-        ax.fill_between(t, np.where(ok, np.maximum(lo, 1e-12), np.nan), np.where(ok, hi, np.nan),
+        bands.append((t, lo, hi, ok, color))
+        drawn += [mean[show], hi[ok]]
+        floors.append(lo[ok])
+    values = np.concatenate(drawn) if drawn else np.array([])
+    lows = np.concatenate(floors) if floors else np.array([])
+    positive = np.concatenate([values, lows[lows > 0]])
+    y_lo = float(positive.min()) / 1.5 if len(positive) else 1e-3
+    y_hi = float(values.max()) * 1.5 if len(values) else 1.0
+    for t, lo, hi, ok, color in bands:  # a band reaching 0 runs to the bottom edge, not to 1e-12
+        ax.fill_between(t, np.where(ok, np.maximum(lo, y_lo), np.nan), np.where(ok, hi, np.nan),
                         color=color, alpha=0.18, lw=0)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlim(float(np.min(t_all)), float(np.max(t_all)))
+    ax.set_ylim(y_lo, max(y_hi, y_lo * 10))
+    has_data = (summary_curves["n_runs"].to_numpy() > 0) if "n_runs" in summary_curves else np.ones(len(t_all), bool)
+    t_first = float(np.min(t_all[has_data])) if has_data.any() else float(np.min(t_all))
+    ax.set_xlim(t_first, float(np.max(t_all)))
+    if len(lows) and (lows <= 0).any():
+        ax.text(0.02, 0.02, "a band at the bottom edge reaches regret 0 (not drawable on a log axis)",
+                transform=ax.transAxes, fontsize=7, va="bottom")
     ax.set_xlabel("simulated wall-clock time [s]")
     ax.set_ylabel(f"mean {ylab}")
     ax.grid(True, which="major", alpha=0.3)
@@ -217,8 +237,9 @@ def ranks_figure(
                 lw=1.6, label=str(opt))
     n_opt = avg_rank["optimizer"].nunique()
     ax.set_xscale("log")
-    if len(avg_rank):
-        ax.set_xlim(float(avg_rank["time"].min()), float(avg_rank["time"].max()))
+    ranked = avg_rank.loc[np.isfinite(avg_rank["mean_rank"].to_numpy(dtype=float)), "time"]
+    if len(ranked):  # from the first evaluation on: before it nobody is ranked
+        ax.set_xlim(float(ranked.min()), float(avg_rank["time"].max()))
         ax.set_ylim(0.9, n_opt + 0.1)
         n_seeds = int(avg_rank["n_seeds"].max()) if "n_seeds" in avg_rank else 0
         ax.legend(fontsize=8, title=f"paired over {n_seeds} seeds", title_fontsize=8)

@@ -24,6 +24,7 @@ A run that raises is recorded as ``seed-NNNNN.failed.json`` with its traceback a
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import multiprocessing
@@ -110,7 +111,7 @@ def _run_locked(run: Run, result: Path, failed: Path) -> Outcome:
     from nasbench_bench.benchmarks import load_benchmark
     from nasbench_bench.encodings import get_encoding
     from nasbench_bench.optimizer import get_optimizer, run_optimizer
-    from nasbench_bench.oracle import Oracle
+    from nasbench_bench.oracle import Oracle, default_max_evaluations
     from nasbench_bench.results import trajectory_table, write_failure, write_run
 
     t0 = time.perf_counter()
@@ -129,10 +130,15 @@ def _run_locked(run: Run, result: Path, failed: Path) -> Outcome:
                         run.id, run.optimizer.name, HASHSEED, hashseed)
         oracle_ss, opt_seed = derive_seeds(run.id.seed)
         meta.update(oracle_seed=f"SeedSequence({run.id.seed}).spawn(2)[0]", optimizer_seed=opt_seed)
-        oracle = Oracle(table, encoding, run.time_budget, seed=oracle_ss, max_evaluations=run.max_evaluations)
+        limits = dataclasses.replace(
+            run.limits, evaluations=run.limits.evaluations or default_max_evaluations(table, run.time_budget))
+        meta["limits"] = limits.as_dict()
+        oracle = Oracle(table, encoding, run.time_budget, seed=oracle_ss, max_evaluations=run.max_evaluations,
+                        limits=limits)
         optimizer = cls(encoding, seed=opt_seed, **dict(run.optimizer.hyperparameters))
         meta["hyperparameters"] = dict(optimizer.hp)
-        traj = run_optimizer(optimizer, oracle)
+        with _wall_clock_alarm(run.limits.wall_clock):
+            traj = run_optimizer(optimizer, oracle)
         data = trajectory_table(traj, table, run.id)
         n = len(traj)
         meta.update(
@@ -156,6 +162,31 @@ def _run_locked(run: Run, result: Path, failed: Path) -> Outcome:
     return Outcome(run.id, "done", meta["wall_s"], meta["n_evals"], synthetic, "", str(result))
 
 
+@contextlib.contextmanager
+def _wall_clock_alarm(seconds: float | None) -> Iterator[None]:
+    """Interrupt the run after ``seconds`` of wall-clock time even if the optimizer never calls the oracle
+    (SIGALRM; only in a main thread, e.g. process and inline workers; elsewhere the oracle checks the clock)."""
+    import signal
+    import threading
+
+    if seconds is None or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGALRM"):
+        yield
+        return
+    from nasbench_bench.oracle import RunawayRun
+
+    def expire(signum: int, frame: Any) -> None:
+        raise RunawayRun(f"stopped after {seconds:g} s of wall-clock time (the run's timeout; the optimizer "
+                         "did not return from its own code)")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds + 1.0)  # the oracle's own check fires first when it can
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 # -- executors --------------------------------------------------------------------------------------------
 def _hashseed_fixed_here() -> bool:
     return not sys.flags.ignore_environment and _STARTUP_HASHSEED == HASHSEED
@@ -177,7 +208,84 @@ def _worker_env() -> Iterator[None]:
 
 
 def _spawn_pool(workers: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_worker_init, initargs=(os.getpid(),))
+
+
+def _worker_init(parent: int) -> None:
+    """In each worker: leave Ctrl-C to the parent (the terminal sends it to every process of the group), turn
+    SIGTERM into a clean exit (temporary files and locks are removed), and die with the parent."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    _die_with_parent(parent)
+
+
+def _worker_execute(job: Job) -> Outcome:
+    """:func:`execute_job` in a pool worker: a SIGTERM (see :func:`_worker_init`) ends the process once the run's
+    lock and temporary files are cleaned up (the pool would otherwise catch the exit and take the next job)."""
+    try:
+        return execute_job(job)
+    except SystemExit as exc:
+        os._exit(exc.code if isinstance(exc.code, int) else 1)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Exit when process ``parent`` ends (even by SIGKILL): the kernel's parent-death signal where there is one
+    (Linux), else a watchdog thread polling the parent."""
+    import signal
+    import threading
+
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        armed = libc.prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        armed = False
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+    if armed:
+        return
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="nasbench-parent-watchdog", daemon=True).start()
+
+
+def _terminate(pool: ProcessPoolExecutor, grace_s: float = 3.0) -> None:
+    """Stop a pool now: SIGTERM every worker (they exit cleanly), SIGKILL what is left after ``grace_s``."""
+    import signal
+    import threading
+
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    blocked = threading.current_thread() is threading.main_thread() and hasattr(signal, "pthread_sigmask")
+    if blocked:  # a second Ctrl-C must not interrupt the clean-up
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        _stop_processes(procs, grace_s)
+    finally:
+        if blocked:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _stop_processes(procs: Sequence[Any], grace_s: float) -> None:
+    for proc in procs:
+        with contextlib.suppress(Exception):
+            proc.terminate()
+    deadline = time.monotonic() + grace_s
+    for proc in procs:
+        with contextlib.suppress(Exception):
+            proc.join(max(0.0, deadline - time.monotonic()))
+            if proc.is_alive():
+                proc.kill()
+                proc.join(1.0)
 
 
 def _run_pool(jobs: Sequence[Job], workers: int, report: Callable[[Outcome], None]) -> None:
@@ -200,8 +308,9 @@ def _run_pool(jobs: Sequence[Job], workers: int, report: Callable[[Outcome], Non
 def _run_pool_once(pending: Sequence[Job], workers: int, report: Callable[[Outcome], None], broken: list[Job]
                    ) -> None:
     pool = _spawn_pool(min(workers, len(pending)))
+    todo: set[Future[Outcome]] = set()
     try:
-        futures: dict[Future[Outcome], Job] = {pool.submit(execute_job, j): j for j in pending}
+        futures: dict[Future[Outcome], Job] = {pool.submit(_worker_execute, j): j for j in pending}
         todo = set(futures)
         while todo:
             finished, todo = wait(todo, return_when=FIRST_COMPLETED)
@@ -213,7 +322,10 @@ def _run_pool_once(pending: Sequence[Job], workers: int, report: Callable[[Outco
                 except Exception as exc:  # e.g. unpicklable result: record, go on
                     report(_failed_outside(futures[fut], exc))
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
+        _terminate(pool)
+        for fut in todo:  # runs that finished while we were stopping still count
+            if fut.done() and not fut.cancelled() and fut.exception() is None:
+                report(fut.result())
         raise
     pool.shutdown(wait=True)
 
@@ -243,7 +355,7 @@ def _run_inline(jobs: Sequence[Job], report: Callable[[Outcome], None]) -> None:
         if side:
             stack.enter_context(_worker_env())
             pool = _spawn_pool(1)
-            futures = [(pool.submit(execute_job, j), j) for j in side]
+            futures = [(pool.submit(_worker_execute, j), j) for j in side]
         _inline_loop(here, futures, pool, report)
 
 
@@ -257,24 +369,38 @@ def _inline_loop(here: Sequence[Job], futures: Sequence[tuple[Future[Outcome], J
                 report(fut.result())
             except Exception as exc:  # a dead subprocess: record, go on
                 report(_failed_outside(job, exc))
-    finally:
+    except BaseException:
         if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            _terminate(pool)
+        raise
+    if pool is not None:
+        pool.shutdown(wait=True)
 
 
-def _run_dask(jobs: Sequence[Job], workers: int, scheduler: Any, report: Callable[[Outcome], None]) -> None:
+class RunnerError(RuntimeError):
+    """The runner cannot start: an unusable results directory, an unreachable Dask scheduler."""
+
+
+def _run_dask(jobs: Sequence[Job], workers: int, scheduler: Any, report: Callable[[Outcome], None],
+              timeout_s: float = 10.0) -> None:
     from distributed import Client, LocalCluster, as_completed
 
     cluster = None
     if scheduler is None:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               silence_logs=logging.ERROR, dashboard_address=None)
         client = Client(cluster)
     elif isinstance(scheduler, Client):
         client = scheduler
     else:
-        client = Client(scheduler)  # an address or a cluster object
+        try:
+            client = Client(scheduler, timeout=timeout_s)  # an address or a cluster object
+        except (OSError, TimeoutError) as exc:
+            raise RunnerError(f"could not reach the Dask scheduler at {scheduler!r} within {timeout_s:g} s "
+                              f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); is it "
+                              "running, and is the address tcp://HOST:PORT?") from None
+    futures: dict[Any, Job] = {}
     try:
-        futures = {}
         for j in jobs:
             fut = client.submit(execute_job, j, pure=False, key=f"nasbench-run-{j.run.id}-{uuid.uuid4().hex[:8]}")
             futures[fut] = j
@@ -283,6 +409,10 @@ def _run_dask(jobs: Sequence[Job], workers: int, scheduler: Any, report: Callabl
                 report(fut.result())
             except Exception as exc:  # KilledWorker etc.: record, go on
                 report(_failed_outside(futures[fut], exc))
+    except BaseException:
+        with contextlib.suppress(Exception):
+            client.cancel(list(futures), force=True)
+        raise
     finally:
         if client is not scheduler:
             client.close()
@@ -291,6 +421,41 @@ def _run_dask(jobs: Sequence[Job], workers: int, scheduler: Any, report: Callabl
 
 
 # -- the experiment ----------------------------------------------------------------------------------------
+def prepare_out_dir(out_dir: str | os.PathLike[str]) -> Path:
+    """Create results directory ``out_dir``; :class:`RunnerError` naming the problem if it cannot be used."""
+    out = Path(out_dir)
+    for parent in [out, *out.parents]:
+        if parent.exists() and not parent.is_dir():
+            what = "is a file" if parent == out else f"is under {parent}, which is a file"
+            raise RunnerError(f"results directory {str(out)!r} {what}; choose another --out")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise RunnerError(f"cannot write into results directory {str(out)!r}: {exc.strerror or exc}") from None
+    return out
+
+
+def check_coverage(benchmark: str, data: str | None, encoding: str) -> None:
+    """Raise :class:`~nasbench_bench.benchmarks.BenchmarkDataError` if the benchmark's table lacks cells the
+    encoding can propose (every run would fail at the first one)."""
+    from nasbench_bench.benchmarks import BenchmarkDataError, load_benchmark
+    from nasbench_bench.encodings import get_encoding
+    from nasbench_bench.oracle import coverage
+
+    table = load_benchmark(benchmark, data)
+    enc = get_encoding(encoding)
+    present, total = coverage(table, enc)
+    if present < total:
+        raise BenchmarkDataError(
+            f"table {table.name!r} of benchmark {benchmark!r} holds {present:,} of the {total:,} cells encoding "
+            f"{encoding!r} can propose, so every run would fail at its first missing cell. Use a complete table: "
+            "the full official file, a synthetic file written with `nasbench-bench data synth --cells all`, or "
+            "the benchmark 'nb101-synthetic'"
+        )
+
 @dataclass
 class RunSummary:
     """What :func:`run_experiment` did."""
@@ -305,6 +470,7 @@ class RunSummary:
     synthetic: list[str] = field(default_factory=list)  # benchmarks whose tables are synthetic
     failures: list[tuple[str, str]] = field(default_factory=list)  # (run id, error)
     wall_s: float = 0.0
+    interrupted: str = ""  # what stopped the experiment early ("SIGINT", "SIGTERM"), else ""
 
     @property
     def complete(self) -> bool:
@@ -324,25 +490,30 @@ def run_experiment(
     executor: str = "process",
     scheduler: Any = None,
     progress: bool = True,
+    scheduler_timeout: float = 10.0,
 ) -> RunSummary:
     """Run every unfinished run of ``experiment`` into results directory ``out_dir``; return a summary.
 
     ``executor``: ``"process"`` (``jobs`` spawned workers), ``"dask"`` (``scheduler``: address, Client or
-    cluster; None = a LocalCluster of ``jobs`` workers) or ``"inline"``. Run failures are recorded, not
-    raised; configuration errors (bad hyperparameters, missing NB101 data) raise before anything runs.
+    cluster; None = a LocalCluster of ``jobs`` workers; ``scheduler_timeout`` seconds to reach it) or
+    ``"inline"``. Run failures are recorded, not raised; configuration errors (bad hyperparameters, missing or
+    incomplete data, an unusable results directory) raise before anything runs. A ``KeyboardInterrupt``
+    (Ctrl-C, or SIGTERM turned into one by the caller) stops the workers at once; the summary then says so
+    in ``interrupted``, and running the same experiment again resumes it.
     """
     if executor not in EXECUTORS:
         raise ValueError(f"executor must be one of {EXECUTORS}, got {executor!r}")
-    if jobs < 1:
-        raise ValueError(f"jobs must be >= 1, got {jobs}")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
     t0 = time.perf_counter()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare_out_dir(out_dir)
     data = experiment.data
     for b in experiment.benchmarks:  # fail now, with the how-to, not in 500 workers
         path = data_path(b, data)
         if path is not None:
             data = str(path)
+    for b in experiment.benchmarks:
+        check_coverage(b, data, experiment.encoding_for(b))
     atomic_write_bytes(out / "experiments" / f"{experiment.name}.json",
                        json.dumps(experiment_dict(experiment), indent=1).encode())
 
@@ -385,7 +556,10 @@ def run_experiment(
             elif executor == "process":
                 _run_pool(todo, jobs, report)
             else:
-                _run_dask(todo, jobs, scheduler, report)
+                _run_dask(todo, jobs, scheduler, report, scheduler_timeout)
+    except KeyboardInterrupt as exc:
+        summary.interrupted = getattr(exc, "signal_name", "") or "SIGINT"
+        log.info("experiment %s interrupted (%s); workers stopped", experiment.name, summary.interrupted)
     finally:
         bar.close()
     summary.failures.sort()

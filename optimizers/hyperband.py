@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nasbench_bench.optimizer import Optimizer
+from nasbench_bench.optimizer import Optimizer, check_number
 from nasbench_bench.oracle import Oracle
 from optimizers._hpbandster import library_warnings_silenced, run_hpbandster, rung_budgets, seeded_global_numpy
 
@@ -19,6 +19,10 @@ class Hyperband(Optimizer):
     name = "hb"
     defaults = {"eta": 3}
     multi_fidelity = True
+
+    @classmethod
+    def check_hyperparameters(cls, hp: dict) -> None:
+        check_number(cls, hp, "eta", minimum=1, exclusive_minimum=True)
 
     def config_generator(self) -> Any:
         """hpbandster's ``RandomSampling`` over the encoding's ConfigurationSpace seeded with the run's seed."""

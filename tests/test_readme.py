@@ -53,8 +53,10 @@ def test_custom_optimizer_example_runs_as_documented(tmp_path: Path) -> None:
         "run",
         "--benchmark",
         "nb201-cifar10",
+        "--plugin",
+        "my_optimizers",
         "--optimizers",
-        "rs,my_optimizers:LocalSearch",
+        "rs,local",
         "--seeds",
         "0-1",
         "--budget",
@@ -69,3 +71,5 @@ def test_custom_optimizer_example_runs_as_documented(tmp_path: Path) -> None:
     runs = load_runs(out)
     assert len(runs) == 4 and set(runs["status"]) == {"done"}
     assert (runs["n_evals"] > 20).all()
+    assert sorted(runs["optimizer"].unique()) == ["local", "rs"]  # recorded under its registered name
+    assert "--plugin my_optimizers --optimizers rs,local" in README

@@ -7,6 +7,7 @@ optimizers below are found by workers as ``test_runner:Class`` (spawned workers 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -164,15 +165,27 @@ def test_resume_recomputes_only_missing_runs(tmp_path: Path) -> None:
     assert (s3.done, s3.skipped) == (0, 12)
 
 
-# -- kill -9 and rerun ----------------------------------------------------------------------------------
+# -- kill -9, SIGTERM, Ctrl-C, and rerun ----------------------------------------------------------------
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 @pytest.mark.slow
-def test_kill_9_then_rerun_matches_uninterrupted(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("sig", "rc"), [(signal.SIGKILL, -9), (signal.SIGTERM, 143), (signal.SIGINT, 130)],
+                         ids=["kill-9", "SIGTERM", "ctrl-c"])
+def test_interrupt_leaves_no_process_and_rerun_matches_uninterrupted(tmp_path: Path, sig: int, rc: int) -> None:
     args = ["--optimizers", "rs,re,reinforce", "--seeds", "0-39", "--benchmark", "toy", "--encoding", "nb201",
             "--budget", "3e5", "--no-progress"]
     out = tmp_path / "killed"
     total = 3 * 40
+    # a session of its own (so its process group can be watched), Ctrl-C not ignored
     proc = run_cli_subprocess([*args, "--out", str(out), "--jobs", "2", "--executor", "process"],
-                              start_new_session=True)
+                              start_new_session=True,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 60
         n_done = 0
@@ -181,22 +194,28 @@ def test_kill_9_then_rerun_matches_uninterrupted(tmp_path: Path) -> None:
             if n_done >= 4 or proc.poll() is not None:
                 break
             time.sleep(0.02)
-        assert proc.poll() is None, f"the command ended before it could be killed: {proc.communicate()}"
-        os.kill(proc.pid, signal.SIGKILL)  # the command only; its workers are orphaned mid-run
-        proc.wait(timeout=10)
-        n_at_kill = len(list((out / "runs").rglob("seed-*.parquet")))
-        assert 4 <= n_done <= n_at_kill < total, "the kill did not land mid-way"
+        assert proc.poll() is None, f"the command ended before it could be interrupted: {proc.communicate()}"
+        if sig == signal.SIGINT:
+            os.killpg(proc.pid, sig)  # what Ctrl-C in a terminal does: the whole foreground group
+        else:
+            os.kill(proc.pid, sig)  # the command only
+        stdout, stderr = proc.communicate(timeout=30)
+        assert proc.returncode == rc, stdout + stderr
+        gone = time.monotonic() + 15
+        while _group_alive(proc.pid) and time.monotonic() < gone:
+            time.sleep(0.1)
+        assert not _group_alive(proc.pid), "worker processes outlived the command"
+        n_at_stop = len(list((out / "runs").rglob("seed-*.parquet")))
+        assert 4 <= n_done <= n_at_stop < total, "the signal did not land mid-way"
+        assert not list(out.rglob(".*.lock")) and not list(out.rglob("*.tmp"))  # nothing half-written left
+        if sig != signal.SIGKILL:
+            assert f"{n_at_stop} done now" in stdout and "run the same command again to resume" in stdout
 
-        # rerun at once, while orphaned workers may still hold locks: locks of a dead command are broken
         s = run_experiment(load_args_experiment(args), out, executor="inline", progress=False)
-        assert s.failed == 0 and s.busy == 0 and s.done + s.skipped == total
-        assert s.done >= 1
+        assert s.failed == 0 and s.busy == 0 and s.done + s.skipped == total and s.done == total - n_at_stop
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)  # orphaned workers, if any are left
-        except ProcessLookupError:
-            pass
-        proc.communicate(timeout=10)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
 
     ref = tmp_path / "ref"
     run_experiment(load_args_experiment(args), ref, executor="inline", progress=False)

@@ -22,14 +22,22 @@ def _cells_arg(text: str) -> str | int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
+    from nasbench_bench import store
     from nasbench_bench.nb101.cache import convert, default_cache_path, read_manifest
 
     src = Path(args.src)
+    if not src.is_file():
+        what = "is a directory" if src.is_dir() else "does not exist"
+        raise FileNotFoundError(f"{src} {what}; give the official .tfrecord file to convert")
     dst = Path(args.dst) if args.dst else default_cache_path(src, args.cache_dir)
+    replaced = store.check_destination(dst)  # refuses (before reading) anything that is not our cache
     t0 = time.perf_counter()
     out = convert(src, dst, progress=not args.quiet, verify_hashes=not args.no_verify)
     m = read_manifest(out)
     print(f"converted {src} -> {out} in {time.perf_counter() - t0:.1f} s")
+    if replaced is not None:
+        print(f"replaced the cache that was in {out} (converted from {replaced.get('source', {}).get('name', '?')}"
+              f", created {replaced.get('created_utc', '?')})")
     print(_summary(m))
     return 0
 
@@ -37,6 +45,11 @@ def cmd_convert(args: argparse.Namespace) -> int:
 def cmd_synth(args: argparse.Namespace) -> int:
     from nasbench_bench.nb101.synth import write_synthetic_tfrecord
 
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise FileExistsError(f"{out} exists; choose another file or pass --force to replace it")
+    if out.is_dir():
+        raise IsADirectoryError(f"{out} is a directory; give a file name such as synth.tfrecord")
     t0 = time.perf_counter()
     n = write_synthetic_tfrecord(args.out, args.cells, args.variant, args.seed, progress=not args.quiet)
     print(f"wrote {n:,} records to {args.out} in {time.perf_counter() - t0:.1f} s")
@@ -100,15 +113,30 @@ def _summary(m: dict[str, Any]) -> str:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from nasbench_bench.nb101.cache import default_cache_path, read_manifest
+    from nasbench_bench import store
+    from nasbench_bench.nb101.cache import default_cache_path, read_manifest, scan_tfrecord
 
     path = Path(args.path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist")
     if path.is_file():
         cache = default_cache_path(path, args.cache_dir)
-        if not cache.is_dir():
-            print(f"{path}: TFRecord file, not converted yet (would be cached in {cache})")
-            return 1
-        path = cache
+        if store.existing_cache(cache) is not None:
+            print(f"{path}: converted into {cache}")
+            print(_summary(read_manifest(cache)))
+            return 0
+        info = scan_tfrecord(path, progress=not args.quiet)
+        budgets = ", ".join(f"{b} epochs: {n:,} records" for b, n in info["records_per_budget"].items())
+        print(f"{path}: TFRecord file, not converted yet (would be cached in {cache})")
+        print(f"  size          {info['size']:,} bytes")
+        print(f"  records       {info['n_records']:,}  cells {info['n_cells']:,}")
+        print(f"  budgets       {budgets}")
+        print(f"  variant       {info['variant']}")
+        if info["synthetic"]:
+            print("  SYNTHETIC DATA -- not real NAS-Bench-101 results")
+        else:
+            print("  not marked synthetic (records as in the official files)")
+        return 0
     print(f"{path}")
     print(_summary(read_manifest(path)))
     return 0
@@ -132,6 +160,7 @@ def register(subparsers: Any) -> None:
     s.add_argument("--cells", type=_cells_arg, default=1000, help="number of random cells, or 'all'")
     s.add_argument("--variant", choices=("full", "only108"), default="full")
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--force", action="store_true", help="replace OUT if it exists")
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=cmd_synth)
 
@@ -140,9 +169,11 @@ def register(subparsers: Any) -> None:
     e.add_argument("-q", "--quiet", action="store_true")
     e.set_defaults(func=cmd_enumerate)
 
-    i = sub.add_parser("info", help="summarise a converted cache (or the cache of a .tfrecord)")
+    i = sub.add_parser("info", help="summarise a .tfrecord file (records, cells, budgets, synthetic or not) or a "
+                       "converted cache")
     i.add_argument("path")
     i.add_argument("--cache-dir")
+    i.add_argument("-q", "--quiet", action="store_true", help="no progress bar while scanning a .tfrecord")
     i.set_defaults(func=cmd_info)
 
     from nasbench_bench.nb101.download import OFFICIAL_URLS
@@ -160,6 +191,7 @@ def register(subparsers: Any) -> None:
 
 def cmd_download(args: argparse.Namespace) -> int:
     """``nasbench-bench data download``: fetch, verify, print the path and the next command."""
+    from nasbench_bench.cli import prog
     from nasbench_bench.nb101.download import DownloadError, download
 
     try:
@@ -169,7 +201,7 @@ def cmd_download(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"NAS-Bench-101 {args.variant} file: {path}")
-    print(f"next: nasbench-bench data convert {path}")
+    print(f"next: {prog()} data convert {path}")
     return 0
 
 

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from nasbench_bench import analysis as A
+from nasbench_bench.cli.run import positive_float
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r = subparsers.add_parser("report", help="summary table and paired tests of final regret")
     r.add_argument("results", type=Path, help="results directory")
     r.add_argument("--baseline", default="rs", help="optimizer label used as baseline (default: rs)")
-    r.add_argument("--at", type=float, default=None,
+    r.add_argument("--at", type=positive_float, default=None,
                    help="final regret at this simulated time [s] (default: each run's end)")
     r.add_argument("--benchmark", default=None, help="only this benchmark")
     r.set_defaults(func=cmd_report)
@@ -32,12 +33,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def load(path: Path, only: str | None = None) -> list[A.BenchmarkResults]:
     """The finished runs of a results directory, per benchmark (see :func:`analysis.by_benchmark`)."""
+    from nasbench_bench.cli import UsageError
     from nasbench_bench.results import load_results, load_runs
 
+    if not Path(path).is_dir():
+        what = "does not exist" if not Path(path).exists() else "is not a directory"
+        raise FileNotFoundError(f"results directory {str(path)!r} {what} (give the --out of `nasbench-bench run`)")
+    runs = load_runs(path)
+    if runs.empty:
+        raise FileNotFoundError(f"no run files under {str(path)!r} (expected {path}/runs/<benchmark>/...): "
+                                "run an experiment into it first")
     try:
-        return A.by_benchmark(load_results(path), load_runs(path), only)
+        return A.by_benchmark(load_results(path), runs, only)
     except KeyError as exc:
-        raise SystemExit(f"{path}: {exc.args[0]}") from None
+        raise UsageError(f"{path}: {exc.args[0]}") from None
 
 
 def _safe(name: str) -> str:

@@ -192,6 +192,52 @@ def convert(
     return dst
 
 
+def scan_tfrecord(src: str | os.PathLike[str], progress: bool = False) -> dict[str, Any]:
+    """What a NAS-Bench-101 TFRecord file holds, from one pass over it (checksums verified): ``size``,
+    ``n_records``, ``n_cells``, ``records_per_budget``, ``variant`` and ``synthetic`` (its records' marker)."""
+    src = Path(src)
+    size = src.stat().st_size
+    cells: set[str] = set()
+    per_budget: dict[int, int] = {}
+    synthetic = False
+    n = 0
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=size, unit="B", unit_scale=True, desc=f"scan {src.name}", leave=False)
+    last = 0
+    try:
+        for offset, data in iter_records_with_offsets(src):
+            try:
+                h, epochs, _, _, raw_metrics = json.loads(data)
+                if n == 0:
+                    final = ModelMetrics.FromString(base64.b64decode(raw_metrics)).evaluation_data[2]
+                    synthetic = final.checkpoint_path.startswith(SYNTHETIC_PREFIX)
+            except (ValueError, TypeError, IndexError, binascii.Error) as exc:
+                raise DataFormatError(f"{src}: record at byte offset {offset} is not a NAS-Bench-101 record: {exc}"
+                                      ) from exc
+            cells.add(h)
+            per_budget[int(epochs)] = per_budget.get(int(epochs), 0) + 1
+            n += 1
+            if bar is not None and not n % 20000:
+                bar.update(offset - last)
+                last = offset
+    except CorruptRecordError as exc:
+        if exc.offset == 0 and "length checksum" in exc.reason:
+            raise DataFormatError(f"{src} is not a TFRecord file (bad checksum in the first record header)") from exc
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    if n == 0:
+        raise DataFormatError(f"{src}: no records (an empty file?)")
+    budgets = sorted(per_budget)
+    return {"size": size, "n_records": n, "n_cells": len(cells),
+            "records_per_budget": {b: per_budget[b] for b in budgets}, "variant": _variant(budgets),
+            "synthetic": synthetic}
+
+
 def read_tfrecord(
     src: str | os.PathLike[str], progress: bool = False, verify_hashes: bool = True
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
