@@ -99,12 +99,14 @@ def execute_job(job: Job) -> Outcome:
     token = acquire_lock(paths.lock, job.owner)
     if token is None:
         return Outcome(run_id, "busy", path=str(paths.lock))
+    _HELD.append((paths.lock, token))
     try:
         if paths.result.exists():  # finished by another command while we were looking
             return Outcome(run_id, "skipped", path=str(paths.result))
         return _run_locked(job.run, paths.result, paths.failed)
     finally:
         release_lock(paths.lock, token)
+        _HELD.remove((paths.lock, token))
 
 
 def _run_locked(run: Run, result: Path, failed: Path) -> Outcome:
@@ -179,7 +181,8 @@ def _wall_clock_alarm(seconds: float | None) -> Iterator[None]:
                          "did not return from its own code)")
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds + 1.0)  # the oracle's own check fires first when it can
+    # the oracle's own check fires first when it can; repeat in case a finaliser swallowed the exception
+    signal.setitimer(signal.ITIMER_REAL, seconds + 1.0, 1.0)
     try:
         yield
     finally:
@@ -214,21 +217,31 @@ def _spawn_pool(workers: int) -> ProcessPoolExecutor:
 
 def _worker_init(parent: int) -> None:
     """In each worker: leave Ctrl-C to the parent (the terminal sends it to every process of the group), turn
-    SIGTERM into a clean exit (temporary files and locks are removed), and die with the parent."""
+    SIGTERM into a clean, immediate exit (the run's lock and temporary files are removed), and die with the
+    parent."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    signal.signal(signal.SIGTERM, _worker_sigterm)
     _die_with_parent(parent)
 
 
-def _worker_execute(job: Job) -> Outcome:
-    """:func:`execute_job` in a pool worker: a SIGTERM (see :func:`_worker_init`) ends the process once the run's
-    lock and temporary files are cleaned up (the pool would otherwise catch the exit and take the next job)."""
-    try:
-        return execute_job(job)
-    except SystemExit as exc:
-        os._exit(exc.code if isinstance(exc.code, int) else 1)
+#: Lock files this process holds for runs in progress: (path, token).
+_HELD: list[tuple[Path, str]] = []
+
+
+def _worker_sigterm(signum: int, frame: Any) -> None:
+    """Clean up and exit at once: release the locks of the run in progress and remove its temporary files.
+
+    Done here rather than by raising an exception, which code in the middle of a run (a finaliser, a
+    library's ``except BaseException``) could swallow."""
+    for path, token in list(_HELD):
+        with contextlib.suppress(Exception):
+            stem = path.name.removeprefix(".").removesuffix(".lock")  # seed-NNNNN
+            for tmp in path.parent.glob(f".{stem}.*.tmp"):  # atomic_path's temporary files of this run
+                tmp.unlink(missing_ok=True)
+            release_lock(path, token)
+    os._exit(128 + signum)
 
 
 def _die_with_parent(parent: int) -> None:
@@ -310,7 +323,7 @@ def _run_pool_once(pending: Sequence[Job], workers: int, report: Callable[[Outco
     pool = _spawn_pool(min(workers, len(pending)))
     todo: set[Future[Outcome]] = set()
     try:
-        futures: dict[Future[Outcome], Job] = {pool.submit(_worker_execute, j): j for j in pending}
+        futures: dict[Future[Outcome], Job] = {pool.submit(execute_job, j): j for j in pending}
         todo = set(futures)
         while todo:
             finished, todo = wait(todo, return_when=FIRST_COMPLETED)
@@ -355,7 +368,7 @@ def _run_inline(jobs: Sequence[Job], report: Callable[[Outcome], None]) -> None:
         if side:
             stack.enter_context(_worker_env())
             pool = _spawn_pool(1)
-            futures = [(pool.submit(_worker_execute, j), j) for j in side]
+            futures = [(pool.submit(execute_job, j), j) for j in side]
         _inline_loop(here, futures, pool, report)
 
 
