@@ -456,3 +456,34 @@ def test_missing_nb101_data_explains_how_to_get_it(tmp_path: Path, monkeypatch: 
     rc = cli_main(["run", "--benchmark", "nb101", "--optimizers", "rs", "--seeds", "0", "--data",
                    str(tmp_path / "nope.tfrecord"), "--out", str(tmp_path / "o"), "--no-progress"])
     assert rc == 2 and "not found" in capsys.readouterr().err
+
+
+def test_worker_sigterm_cleans_up_and_exits_even_if_the_run_swallows_exceptions(tmp_path: Path) -> None:
+    """A worker told to stop (SIGTERM, also what it gets when its parent dies) releases its run's lock, removes
+    its temporary files and exits, even inside code that catches every exception."""
+    lock, tmp = tmp_path / ".seed-00003.lock", tmp_path / ".seed-00003.parquet.abc.parquet.tmp"
+    code = (
+        "import os, time\n"
+        "from pathlib import Path\n"
+        "from nasbench_bench import runner\n"
+        "from nasbench_bench.locks import acquire_lock\n"
+        f"lock, tmp = Path({str(lock)!r}), Path({str(tmp)!r})\n"
+        "runner._worker_init(os.getppid())\n"
+        "runner._HELD.append((lock, acquire_lock(lock)))\n"
+        "tmp.write_text('half')\n"
+        "print('ready', flush=True)\n"
+        "while True:\n"
+        "    try:\n"
+        "        time.sleep(0.05)\n"
+        "    except BaseException:\n"
+        "        pass\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        assert lock.exists() and tmp.exists()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 128 + signal.SIGTERM
+        assert not lock.exists() and not tmp.exists()
+    finally:
+        proc.kill()
