@@ -12,6 +12,7 @@ import logging
 import os
 import time
 from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -192,33 +193,28 @@ def convert(
     return dst
 
 
-def scan_tfrecord(src: str | os.PathLike[str], progress: bool = False) -> dict[str, Any]:
-    """What a NAS-Bench-101 TFRecord file holds, from one pass over it (checksums verified): ``size``,
-    ``n_records``, ``n_cells``, ``records_per_budget``, ``variant`` and ``synthetic`` (its records' marker)."""
-    src = Path(src)
+def _records(src: Path, progress: bool, desc: str) -> Iterator[tuple[int, list[Any]]]:
+    """``(byte offset, [module_hash, epochs, raw_adjacency, raw_operations, raw_metrics])`` of every record
+    of a NAS-Bench-101 TFRecord file, checksums verified, with a progress bar; :class:`DataFormatError` naming
+    the offset for a record that is not a NAS-Bench-101 record, a file that is not a TFRecord, or no records."""
     size = src.stat().st_size
-    cells: set[str] = set()
-    per_budget: dict[int, int] = {}
-    synthetic = False
-    n = 0
     bar = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=size, unit="B", unit_scale=True, desc=f"scan {src.name}", leave=False)
-    last = 0
+        bar = tqdm(total=size, unit="B", unit_scale=True, desc=f"{desc} {src.name}", leave=False)
+    last, n, loads = 0, 0, json.loads
     try:
         for offset, data in iter_records_with_offsets(src):
             try:
-                h, epochs, _, _, raw_metrics = json.loads(data)
-                if n == 0:
-                    final = ModelMetrics.FromString(base64.b64decode(raw_metrics)).evaluation_data[2]
-                    synthetic = final.checkpoint_path.startswith(SYNTHETIC_PREFIX)
-            except (ValueError, TypeError, IndexError, binascii.Error) as exc:
-                raise DataFormatError(f"{src}: record at byte offset {offset} is not a NAS-Bench-101 record: {exc}"
-                                      ) from exc
-            cells.add(h)
-            per_budget[int(epochs)] = per_budget.get(int(epochs), 0) + 1
+                fields = loads(data)
+                if not isinstance(fields, list) or len(fields) != 5:
+                    raise ValueError(f"expected a list of 5 items, got {type(fields).__name__}")
+            except ValueError as exc:
+                raise DataFormatError(
+                    f"{src}: record at byte offset {offset} is not a NAS-Bench-101 record: {exc}"
+                ) from exc
+            yield offset, fields
             n += 1
             if bar is not None and not n % 20000:
                 bar.update(offset - last)
@@ -229,13 +225,39 @@ def scan_tfrecord(src: str | os.PathLike[str], progress: bool = False) -> dict[s
         raise
     finally:
         if bar is not None:
+            bar.update(size - last)
             bar.close()
     if n == 0:
         raise DataFormatError(f"{src}: no records (an empty file?)")
+
+
+def _metrics(raw_metrics: Any, src: Path, offset: int) -> Any:
+    """The decoded ``ModelMetrics`` of a record (``DataFormatError`` naming the offset if it is not one)."""
+    try:
+        m = ModelMetrics.FromString(base64.b64decode(raw_metrics))
+        m.evaluation_data[2]
+    except (ValueError, TypeError, IndexError, binascii.Error) as exc:
+        raise DataFormatError(f"{src}: record at byte offset {offset} is not a NAS-Bench-101 record: {exc}") from exc
+    return m
+
+
+def scan_tfrecord(src: str | os.PathLike[str], progress: bool = False) -> dict[str, Any]:
+    """What a NAS-Bench-101 TFRecord file holds, from one pass over it (checksums verified): ``size``,
+    ``n_records``, ``n_cells``, ``records_per_budget``, ``variant`` and ``synthetic`` (its records' marker)."""
+    src = Path(src)
+    cells: set[str] = set()
+    per_budget: dict[int, int] = {}
+    synthetic: bool | None = None
+    for offset, (h, epochs, _, _, raw_metrics) in _records(src, progress, "scan"):
+        if synthetic is None:
+            synthetic = _metrics(raw_metrics, src, offset).evaluation_data[2].checkpoint_path.startswith(
+                SYNTHETIC_PREFIX)
+        cells.add(h)
+        per_budget[int(epochs)] = per_budget.get(int(epochs), 0) + 1
     budgets = sorted(per_budget)
-    return {"size": size, "n_records": n, "n_cells": len(cells),
+    return {"size": src.stat().st_size, "n_records": sum(per_budget.values()), "n_cells": len(cells),
             "records_per_budget": {b: per_budget[b] for b in budgets}, "variant": _variant(budgets),
-            "synthetic": synthetic}
+            "synthetic": bool(synthetic)}
 
 
 def read_tfrecord(
@@ -259,65 +281,33 @@ def read_tfrecord(
     vals = array("d")
     synthetic = False
     n_records = 0
-
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=size, unit="B", unit_scale=True, desc=f"convert {src.name}")
-    last_offset = 0
-    loads = json.loads
-    b64 = base64.b64decode
-    parse = ModelMetrics.FromString
-    offset = 0
-    try:
-        for offset, data in iter_records_with_offsets(src):
-            try:
-                h, epochs, raw_adjacency, raw_operations, raw_metrics = loads(data)
-                m = parse(b64(raw_metrics))
-                ev = m.evaluation_data
-                half, final = ev[1], ev[2]
-            except (ValueError, TypeError, IndexError, binascii.Error) as exc:
-                raise DataFormatError(
-                    f"{src}: record at byte offset {offset} is not a NAS-Bench-101 record: {exc}"
-                ) from exc
-            idx = index.get(h)
-            if idx is None:
-                if not isinstance(h, str) or len(h) != 32:
-                    raise DataFormatError(f"{src}: record at byte offset {offset}: bad module hash {h!r}")
-                n, mat, labels = _parse_cell(
-                    h, raw_adjacency, raw_operations, f"{src}: record at byte offset {offset}", verify_hashes
-                )
-                idx = len(hashes)
-                index[h] = idx
-                hashes.append(h)
-                cell_nv.append(n)
-                cell_params.append(m.trainable_parameters)
-                cell_mats.append(mat)
-                cell_labels.append(labels)
-                if final.checkpoint_path.startswith(SYNTHETIC_PREFIX):
-                    synthetic = True
-            rec_cell.append(idx)
-            rec_epochs.append(epochs)
-            vals.extend((
-                half.training_time, half.train_accuracy, half.validation_accuracy, half.test_accuracy,
-                final.training_time, final.train_accuracy, final.validation_accuracy, final.test_accuracy,
-                m.total_time,
-            ))
-            n_records += 1
-            if bar is not None and not n_records % 20000:
-                bar.update(offset - last_offset)
-                last_offset = offset
-    except CorruptRecordError as exc:
-        if exc.offset == 0 and "length checksum" in exc.reason:
-            raise DataFormatError(f"{src} is not a TFRecord file (bad checksum in the first record header)") from exc
-        raise
-    finally:
-        if bar is not None:
-            bar.update(size - last_offset)
-            bar.close()
-    if n_records == 0:
-        raise DataFormatError(f"{src}: no records")
+    for offset, (h, epochs, raw_adjacency, raw_operations, raw_metrics) in _records(src, progress, "convert"):
+        m = _metrics(raw_metrics, src, offset)
+        half, final = m.evaluation_data[1], m.evaluation_data[2]
+        idx = index.get(h)
+        if idx is None:
+            if not isinstance(h, str) or len(h) != 32:
+                raise DataFormatError(f"{src}: record at byte offset {offset}: bad module hash {h!r}")
+            n, mat, labels = _parse_cell(
+                h, raw_adjacency, raw_operations, f"{src}: record at byte offset {offset}", verify_hashes
+            )
+            idx = len(hashes)
+            index[h] = idx
+            hashes.append(h)
+            cell_nv.append(n)
+            cell_params.append(m.trainable_parameters)
+            cell_mats.append(mat)
+            cell_labels.append(labels)
+            if final.checkpoint_path.startswith(SYNTHETIC_PREFIX):
+                synthetic = True
+        rec_cell.append(idx)
+        rec_epochs.append(epochs)
+        vals.extend((
+            half.training_time, half.train_accuracy, half.validation_accuracy, half.test_accuracy,
+            final.training_time, final.train_accuracy, final.validation_accuracy, final.test_accuracy,
+            m.total_time,
+        ))
+        n_records += 1
     arrays, stats = _assemble(hashes, cell_nv, cell_params, cell_mats, cell_labels, rec_cell, rec_epochs, vals)
     budgets = arrays["budgets"].tolist()
     manifest: dict[str, Any] = {
