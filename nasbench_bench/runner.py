@@ -401,7 +401,7 @@ def _run_dask(jobs: Sequence[Job], workers: int, scheduler: Any, report: Callabl
     cluster = None
     if scheduler is None:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               silence_logs=logging.ERROR, dashboard_address=None)
+                               silence_logs=logging.ERROR, dashboard_address=":0")
         client = Client(cluster)
     elif isinstance(scheduler, Client):
         client = scheduler

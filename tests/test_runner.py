@@ -282,7 +282,7 @@ def test_inline_process_and_dask_give_identical_results(tmp_path: Path) -> None:
     exp = toy_experiment(["rs", "re", "reinforce", "test_runner:HashSeeded"], "0-2")
     inline = run_experiment(exp, tmp_path / "inline", executor="inline", progress=False)
     process = run_experiment(exp, tmp_path / "process", executor="process", jobs=2, progress=False)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
             Client(cluster) as client:
         dask = run_experiment(exp, tmp_path / "dask", executor="dask", scheduler=client, progress=False)
     for s in (inline, process, dask):
