@@ -37,6 +37,7 @@ BUILTINS: dict[str, str] = {
     "smac": "optimizers.smac:SMAC",
     "hb": "optimizers.hyperband:Hyperband",
     "bohb": "optimizers.bohb:BOHB",
+    "ls": "optimizers.local_search:LocalSearch",
 }
 
 
