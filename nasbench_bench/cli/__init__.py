@@ -11,7 +11,7 @@ import importlib
 import logging
 import sys
 
-COMMAND_MODULES = ("data", "run", "report", "bench")
+COMMAND_MODULES = ("data", "run", "report", "bench", "analyze")
 
 
 def build_parser() -> argparse.ArgumentParser:
