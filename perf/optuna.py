@@ -69,13 +69,26 @@ def _adapter(cls: Any, enc: Any, table: Any, n: int, seed: int) -> tuple[float, 
 def run(args: argparse.Namespace) -> int:
     import optuna
 
+    loggers = [logging.getLogger("optuna"), logging.getLogger("optimizers.optuna_samplers")]  # the latter: our notice
+    levels = [lg.level for lg in loggers]
+    try:
+        for lg, level in zip(loggers, (logging.WARNING, logging.ERROR)):
+            lg.setLevel(level)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return _measure(args)
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+
+
+def _measure(args: argparse.Namespace) -> int:
+    import optuna
+
     from nasbench_bench.benchmarks import default_encoding, load_benchmark
     from nasbench_bench.encodings import get_encoding
     from nasbench_bench.optimizer import get_optimizer
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-    logging.getLogger("optimizers.optuna_samplers").setLevel(logging.ERROR)  # the categorical notice
     table = load_benchmark(args.benchmark)
     enc = get_encoding(args.encoding or default_encoding(args.benchmark))
     load = os.getloadavg()

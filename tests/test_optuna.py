@@ -163,3 +163,12 @@ def test_different_samplers_search_differently(table: Table) -> None:
     assert rows["optuna-tpe"][:10] != rows["optuna-random"][:10] or rows["optuna-tpe"] != rows["optuna-random"]
     assert len({tuple(r) for r in rows.values()}) == 3
     assert np.all(np.asarray(rows["optuna-tpe"]) >= 0)
+
+
+def test_overhead_benchmark_checks_the_suggestions(capsys: pytest.CaptureFixture[str]) -> None:
+    """The benchmark's correctness, not its timings: it runs and finds the same suggestions in both loops."""
+    from nasbench_bench.cli import main
+
+    assert main(["bench", "optuna", "--n", "8", "--repeats", "1", "--optimizers", "optuna-random,optuna-tpe"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("same suggestions") == 2 and "overhead" in out
