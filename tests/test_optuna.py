@@ -12,7 +12,6 @@ import sys
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pytest
 from _tables import toy_table
 
@@ -159,10 +158,11 @@ def test_quiet_and_reproducible_whatever_the_hash_seed() -> None:
 
 
 def test_different_samplers_search_differently(table: Table) -> None:
-    rows = {n: _run(table, n, 2, n=40)[1].row.tolist() for n in ("optuna-tpe", "optuna-qmc", "optuna-random")}
-    assert rows["optuna-tpe"][:10] != rows["optuna-random"][:10] or rows["optuna-tpe"] != rows["optuna-random"]
-    assert len({tuple(r) for r in rows.values()}) == 3
-    assert np.all(np.asarray(rows["optuna-tpe"]) >= 0)
+    names = ("optuna-tpe", "optuna-qmc", "optuna-random", "optuna-cmaes")
+    rows = {n: _run(table, n, 2, n=40)[1].row.tolist() for n in names}
+    assert len({tuple(rows[n]) for n in names[:3]}) == 3
+    # as the README says: CMA-ES models no categorical, so on nb201 it makes RandomSampler(seed)'s trials
+    assert rows["optuna-cmaes"] == rows["optuna-random"]
 
 
 def test_overhead_benchmark_checks_the_suggestions(capsys: pytest.CaptureFixture[str]) -> None:
