@@ -167,7 +167,7 @@ def _same(value: Any, default: Any) -> bool:
 
 
 def _defaults(class_name: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
-    out = sampler_keywords(class_name)
+    out = dict(sampler_keywords(class_name))  # a copy: the cached dict stays Optuna's defaults
     # one notice of ours instead of Optuna's warning per parameter and trial (see the module docstring)
     if out.get("warn_independent_sampling") is True:
         out["warn_independent_sampling"] = False

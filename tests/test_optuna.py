@@ -60,6 +60,11 @@ def test_bad_keywords_and_classes_give_clear_errors() -> None:
     for name in ("GridSampler", "PartialFixedSampler", "BaseSampler", "nsgaii"):
         with pytest.raises(OptimizerError, match="not a usable sampler"):
             get_optimizer(f"optuna:{name}")
+    from optimizers.optuna_samplers import sampler_keywords
+
+    # ours is False (one notice of ours instead); the sampler's own default, as reported, stays Optuna's
+    assert get_optimizer("optuna:CmaEsSampler").defaults["warn_independent_sampling"] is False
+    assert sampler_keywords("CmaEsSampler")["warn_independent_sampling"] is True
     # keywords that take objects (callables, samplers) cannot come from an experiment file
     assert "gamma" not in get_optimizer("optuna:TPESampler").defaults
     assert "independent_sampler" not in get_optimizer("optuna:CmaEsSampler").defaults
