@@ -149,6 +149,43 @@ class Encoding:
         cs.add(hps)
         return cs
 
+    # -- neighbourhood --------------------------------------------------------------------------------
+    def neighbours(self, vector: np.ndarray) -> np.ndarray:
+        """Every configuration one step from ``vector``, shape (m, dim), in a fixed order.
+
+        One step changes one hyperparameter: a categorical to each of its other choices, an integer by +-1
+        (within its bounds). Float hyperparameters have no discrete step: an encoding with floats overrides
+        this (encoding C does). Neighbours may be invalid or map to the same cell; callers decide.
+        """
+        v = np.asarray(vector, dtype=float)
+        cols, vals, int_cols, lo, hi = self._moves
+        keep = vals != v[cols]
+        c, x = cols[keep], vals[keep]
+        if len(int_cols):
+            cur = v[int_cols]
+            step_c = np.concatenate([int_cols, int_cols])
+            step_x = np.concatenate([cur - 1, cur + 1])
+            ok = (step_x >= np.concatenate([lo, lo])) & (step_x <= np.concatenate([hi, hi]))
+            c, x = np.concatenate([c, step_c[ok]]), np.concatenate([x, step_x[ok]])
+        out = np.repeat(v[None, :], len(c), axis=0)
+        out[np.arange(len(c)), c] = x
+        return out
+
+    @cached_property
+    def _moves(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(param, value) of every categorical move, and the integer params with their bounds."""
+        floats = [p.name for p in self.params if p.kind == "float"]
+        if floats:
+            raise NotImplementedError(
+                f"encoding {self.name!r} has float hyperparameters {floats} and defines no neighbourhood for them"
+            )
+        cols = [i for i, p in enumerate(self.params) if p.kind == "cat" for _ in p.choices]
+        vals = [j for p in self.params if p.kind == "cat" for j in range(len(p.choices))]
+        ints = [i for i, p in enumerate(self.params) if p.kind == "int"]
+        lower = np.array([self.params[i].lower for i in ints], dtype=float)
+        upper = np.array([self.params[i].upper for i in ints], dtype=float)
+        return np.array(cols, dtype=np.int64), np.array(vals, dtype=float), np.array(ints, dtype=np.int64), lower, upper
+
     # -- mapping to cells -----------------------------------------------------------------------------
     def cell_index(self, vector: np.ndarray) -> int:
         """Cell index of one vector, -1 if the configuration is invalid."""

@@ -38,12 +38,19 @@ BUILTINS: dict[str, str] = {
     "smac": "optimizers.smac:SMAC",
     "hb": "optimizers.hyperband:Hyperband",
     "bohb": "optimizers.bohb:BOHB",
+    "ls": "optimizers.local_search:LocalSearch",
+    "optuna-tpe": "optimizers.optuna_samplers:OptunaTPE",
+    "optuna-cmaes": "optimizers.optuna_samplers:OptunaCmaEs",
+    "optuna-qmc": "optimizers.optuna_samplers:OptunaQMC",
+    "optuna-random": "optimizers.optuna_samplers:OptunaRandom",
 }
 
 
 #: Parametrized optimizer names: prefix -> "module:function"; ``function(argument) -> type[Optimizer]`` builds
 #: the class of ``"prefix:argument"`` (imported only when used).
-FACTORIES: dict[str, str] = {}
+FACTORIES: dict[str, str] = {
+    "optuna": "optimizers.optuna_samplers:sampler_optimizer",  # optuna:SamplerClassName
+}
 
 
 class OptimizerError(ValueError):

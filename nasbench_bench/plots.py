@@ -6,6 +6,7 @@ import logging
 import os
 import zlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from nasbench_bench.paths import atomic_path
+
+if TYPE_CHECKING:
+    from nasbench_bench.space_analysis import SpaceAnalysis
 
 log = logging.getLogger(__name__)
 
@@ -248,3 +252,136 @@ def ranks_figure(
     ax.grid(True, which="major", alpha=0.3)
     fig.suptitle(_title(title, synthetic), color="red" if synthetic else "black")
     return fig
+
+
+# -- search-space analysis (nasbench_bench.space_analysis) ---------------------------------------------------------
+def _missing(ax: object, text: str) -> None:
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=9, wrap=True)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _budget_colors(budgets: list[int]) -> dict[int, tuple[float, ...]]:
+    from matplotlib import colormaps
+
+    cmap = colormaps["viridis"]
+    n = max(len(budgets) - 1, 1)
+    return {b: cmap(0.85 * i / n) for i, b in enumerate(budgets)}
+
+
+def space_distributions_figure(sa: SpaceAnalysis) -> Figure:
+    """ECDFs of validation (solid) and test (dashed) accuracy and of training time per budget; trial noise."""
+    fig = Figure(figsize=(15, 4.4))
+    ax_acc, ax_time, ax_noise = fig.subplots(1, 3)
+    colors = _budget_colors(sa.budgets)
+    for (metric, budget), grp in sa.ecdfs.groupby(["metric", "budget"], sort=True):
+        ax = ax_time if metric == "time" else ax_acc
+        ls = "--" if metric == "test" else "-"
+        label = f"{budget}" if metric == "time" else f"{'test' if metric == 'test' else 'validation'}, budget {budget}"
+        ax.step(grp["value"], grp["ecdf"], where="post", color=colors[int(budget)], ls=ls, lw=1.5, label=label)
+    has = set(sa.ecdfs["metric"])
+    if {"valid", "test"} & has:
+        ax_acc.set_xlabel("accuracy (mean over trials)")
+        ax_acc.set_ylabel("fraction of cells (ECDF)")
+        ax_acc.legend(fontsize=7)
+        ax_acc.grid(True, alpha=0.3)
+        if "test" not in has:
+            ax_acc.set_title("no test split in this table", fontsize=9)
+    else:
+        _missing(ax_acc, "no accuracy in this table")
+    if "time" in has:
+        ax_time.set_xscale("log")
+        ax_time.set_xlabel("training time [s] (mean over trials)")
+        ax_time.legend(fontsize=7, title="budget", title_fontsize=7)
+        ax_time.grid(True, alpha=0.3)
+    else:
+        _missing(ax_time, "no training time in this table")
+    if len(sa.noise):
+        raw = sa.noise["value"].to_numpy(dtype=float)
+        floor = float(raw[raw > 0].min()) / 10.0 if (raw > 0).any() else 1e-6
+        ax_noise.step(np.maximum(raw, floor), sa.noise["ecdf"], where="post", color="k", lw=1.5)
+        if (raw <= 0).any():
+            ax_noise.text(0.02, 0.97, f"no noise (0) drawn at {floor:.0e}", transform=ax_noise.transAxes, fontsize=8,
+                          va="top")
+        ax_noise.set_xscale("log")
+        ax_noise.set_xlabel(f"max - min validation accuracy over trials, budget {sa.budgets[-1]}")
+        ax_noise.grid(True, alpha=0.3)
+    else:
+        _missing(ax_noise, "fewer than 2 trials per cell: no trial noise")
+    fig.suptitle(_title(f"{sa.name}: distributions over all {sa.summary.get('cells', 0):,} cells", sa.synthetic),
+                 color="red" if sa.synthetic else "black")
+    return fig
+
+
+def space_cost_figure(sa: SpaceAnalysis) -> Figure:
+    """Training time and parameter count against accuracy (hexbin densities, log colour)."""
+    fig = Figure(figsize=(12, 4.6))
+    axes = fig.subplots(1, 2)
+    for ax, col, label in ((axes[0], "time", f"training time [s], budget {sa.budgets[-1]}"),
+                           (axes[1], "params", sa.params_label)):
+        x, y = sa.cost[col].to_numpy(dtype=float), sa.cost["score"].to_numpy(dtype=float)
+        ok = np.isfinite(x) & np.isfinite(y)
+        if not ok.any():
+            _missing(ax, f"no {label} in this table")
+            continue
+        hb = ax.hexbin(x[ok], y[ok], gridsize=60, bins="log", mincnt=1, cmap="viridis")
+        fig.colorbar(hb, ax=ax, label="cells")
+        ax.set_xlabel(label)
+        ax.set_ylabel(sa.score_label)
+    fig.suptitle(_title(f"{sa.name}: cost vs accuracy", sa.synthetic), color="red" if sa.synthetic else "black")
+    return fig
+
+
+def space_ops_figure(sa: SpaceAnalysis) -> Figure:
+    """Median accuracy (and interquartile band) by how many times each op occurs in the cell."""
+    fig = Figure(figsize=(7, 4.6))
+    ax = fig.subplots()
+    if sa.ops.empty:
+        _missing(ax, "op composition unknown for this table")
+    tab10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
+    for i, (op, grp) in enumerate(sa.ops.groupby("op", sort=False)):
+        color = tab10[i % len(tab10)]
+        ax.plot(grp["count"], grp["median"], marker="o", color=color, label=str(op))
+        ax.fill_between(grp["count"], grp["q25"], grp["q75"], color=color, alpha=0.15, lw=0)
+    if not sa.ops.empty:
+        ax.set_xlabel("number of this op in the cell")
+        ax.set_ylabel(f"{sa.score_label}\n(median, band: 25-75 %)")
+        ax.legend(fontsize=8)
+        ax.grid(True, alpha=0.3)
+    fig.suptitle(_title(f"{sa.name}: accuracy by op composition", sa.synthetic),
+                 color="red" if sa.synthetic else "black")
+    return fig
+
+
+def space_locality_figure(sa: SpaceAnalysis) -> Figure:
+    """Random-walk autocorrelation by lag; fraction of strict local optima next to an i.i.d. landscape's."""
+    fig = Figure(figsize=(11, 4.4))
+    ax, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2, 1]})
+    s = sa.summary
+    ax.plot(sa.rwa["lag"], sa.rwa["rwa"], marker="o", color="#1f77b4")
+    ax.axhline(0.0, color="k", lw=0.8)
+    ax.set_xlabel(f"lag (steps of a random walk over the neighbourhood of encoding {s.get('encoding')})")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_ylabel(f"autocorrelation of {sa.score_label}")
+    ax.set_title(f"random-walk autocorrelation ({s.get('random_walks')})", fontsize=9)
+    ax.grid(True, alpha=0.3)
+    frac, rand = s.get("local_optima_fraction", np.nan), s.get("local_optima_fraction_if_random", np.nan)
+    ax2.bar(["this table", "i.i.d. scores"], [frac, rand], color=["#1f77b4", "#7f7f7f"])
+    for i, v in enumerate((frac, rand)):
+        ax2.text(i, v, f"{v:.3%}", ha="center", va="bottom", fontsize=8)
+    ax2.set_ylabel("fraction of strict local optima")
+    ax2.set_title(f"{s.get('local_optima')} of {s.get('configurations_with_neighbours'):,} configurations "
+                  f"({s.get('configurations')})", fontsize=9)
+    fig.suptitle(_title(f"{sa.name}: locality", sa.synthetic), color="red" if sa.synthetic else "black")
+    return fig
+
+
+def plot_space(sa: SpaceAnalysis, out_dir: str | os.PathLike[str]) -> list[Path]:
+    """Write the four search-space figures of ``sa`` to ``out_dir`` (PNG and PDF each); returns the paths."""
+    out = Path(out_dir)
+    paths: list[Path] = []
+    for stem, make in (("distributions", space_distributions_figure), ("cost", space_cost_figure),
+                       ("ops", space_ops_figure), ("locality", space_locality_figure)):
+        fig = make(sa)
+        paths += save_figure(fig, out / stem, _title(f"{sa.name}: {stem}", sa.synthetic))
+    return paths

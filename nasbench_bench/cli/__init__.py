@@ -17,7 +17,7 @@ import os
 import sys
 import traceback
 
-COMMAND_MODULES = ("data", "run", "report", "bench")
+COMMAND_MODULES = ("data", "run", "report", "bench", "analyze")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -122,3 +122,36 @@ class EncodingC(_NB101Encoding):
         np.put_along_axis(ranks, order, np.arange(N_RAW_EDGES)[None, :].repeat(len(vals), 0), axis=1)
         chosen = ranks < k[:, None]
         return chosen.astype(np.int64) @ _POW2, np.ones(len(vectors), dtype=bool)
+
+    def neighbours(self, vector: np.ndarray) -> np.ndarray:
+        """One step in C's own terms: change one op; ``num_edges`` +-1 (adds the best-ranked unchosen edge /
+        drops the worst-ranked chosen one); or swap the weights of one chosen and one unchosen edge (moves one
+        edge). Only the ranking of the weights matters to the cell, so these are C's smallest cell changes."""
+        v = np.asarray(vector, dtype=float)
+        ops = _op_moves(v)
+        k = int(v[N_MIDDLE])
+        ks = [k + d for d in (-1, 1) if 0 <= k + d <= MAX_EDGES]
+        steps = np.repeat(v[None, :], len(ks), axis=0)
+        steps[:, N_MIDDLE] = ks
+        weights = v[N_MIDDLE + 1 :]
+        order = np.argsort(-weights, kind="stable")
+        chosen, other = np.meshgrid(order[:k], order[k:], indexing="ij")
+        chosen, other = chosen.ravel(), other.ravel()
+        distinct = weights[chosen] != weights[other]
+        chosen, other = chosen[distinct] + N_MIDDLE + 1, other[distinct] + N_MIDDLE + 1
+        swaps = np.repeat(v[None, :], len(chosen), axis=0)
+        rows = np.arange(len(chosen))
+        swaps[rows, chosen], swaps[rows, other] = v[other], v[chosen]
+        return np.concatenate([ops, steps, swaps])
+
+
+_OP_COLS = np.repeat(np.arange(N_MIDDLE), len(OPS))
+_OP_VALS = np.tile(np.arange(len(OPS), dtype=float), N_MIDDLE)
+
+
+def _op_moves(v: np.ndarray) -> np.ndarray:
+    """Every vector that differs from ``v`` in exactly one op (columns 0..4)."""
+    keep = _OP_VALS != v[_OP_COLS]
+    out = np.repeat(v[None, :], int(keep.sum()), axis=0)
+    out[np.arange(len(out)), _OP_COLS[keep]] = _OP_VALS[keep]
+    return out
