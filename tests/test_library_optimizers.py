@@ -8,7 +8,6 @@ import logging
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -228,8 +227,10 @@ sys.stdout.write(json.dumps(out) + "\\n")
 """
 
 
-def _subprocess(plan: list, cwd: Path) -> tuple[dict, str, str]:
+def _subprocess(plan: list, cwd: Path, tmpdir: Path | None = None) -> tuple[dict, str, str]:
     env = {**os.environ, "PYTHONHASHSEED": "6640", "PYTHONWARNINGS": ""}
+    if tmpdir is not None:  # a private temporary directory: leftovers are ours alone to find
+        env["TMPDIR"] = str(tmpdir)
     code = _SCRIPT.format(tests=str(TESTS), plan=plan, budget=BUDGET)
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
@@ -247,9 +248,10 @@ def test_smac_reproducible_across_processes_with_fixed_hashseed(tmp_path: Path) 
 @pytest.mark.slow
 def test_no_third_party_noise(tmp_path: Path) -> None:
     """No output at all, no files in the working directory, root logger level untouched; no temp leftovers."""
-    tmp_before = set(os.listdir(tempfile.gettempdir()))
+    private_tmp = tmp_path.parent / f"{tmp_path.name}-tmp"
+    private_tmp.mkdir()
     plan = [("multi", list(NAMES)), ("single", ["hb", "bohb"])]
-    out, stdout, stderr = _subprocess(plan, tmp_path)
+    out, stdout, stderr = _subprocess(plan, tmp_path, private_tmp)
     assert stdout == ""
     # the one expected line: the single-fidelity notice of HB and BOHB
     lines = [ln for ln in stderr.splitlines() if "single-fidelity" not in ln]
@@ -257,5 +259,4 @@ def test_no_third_party_noise(tmp_path: Path) -> None:
     assert stderr.count("single-fidelity") == 2
     assert out["root_level"][0] == out["root_level"][1]
     assert out["cwd"] == [] and os.listdir(tmp_path) == []
-    leftovers = {p for p in set(os.listdir(tempfile.gettempdir())) - tmp_before if p.startswith("nasbench_bench_smac")}
-    assert not leftovers
+    assert os.listdir(private_tmp) == []  # e.g. SMAC's output directory is removed
