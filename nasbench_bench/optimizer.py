@@ -37,12 +37,15 @@ BUILTINS: dict[str, str] = {
     "smac": "optimizers.smac:SMAC",
     "hb": "optimizers.hyperband:Hyperband",
     "bohb": "optimizers.bohb:BOHB",
+    "asha": "optimizers.asha:ASHA",
 }
 
 
 #: Parametrized optimizer names: prefix -> "module:function"; ``function(argument) -> type[Optimizer]`` builds
 #: the class of ``"prefix:argument"`` (imported only when used).
-FACTORIES: dict[str, str] = {}
+FACTORIES: dict[str, str] = {
+    "lce": "optimizers.lce:make_lce",  # learning-curve early stopping around a single-fidelity optimizer: lce:re
+}
 
 
 class OptimizerError(ValueError):
