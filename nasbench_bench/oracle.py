@@ -187,7 +187,9 @@ class Oracle:
             vector = self.encoding.to_vector(config)
         else:
             vector = config
-        return self.evaluate_cell(self.encoding.cell_index(vector), budget, halfway)
+        if halfway:
+            return self.evaluate_cell(self.encoding.cell_index(vector), budget, halfway=True)
+        return self.evaluate_cell(self.encoding.cell_index(vector), budget)  # the call subclasses may override
 
     def evaluate_cell(self, cell: int, budget: int | None = None, halfway: bool = False) -> Evaluation:
         """Evaluate the encoding's cell index ``cell`` (-1 = invalid configuration)."""

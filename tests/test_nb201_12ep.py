@@ -159,3 +159,43 @@ def test_converter_rejects_a_wrong_header() -> None:
     text = "arch,cellstr,cifar10-val\n0,x,1\n"
     with pytest.raises(store.DataFormatError, match="header"):
         e12._convert(gzip.compress(io.BytesIO(text.encode()).getvalue()))
+
+
+@pytest.mark.slow
+def test_derived_times_flow_into_run_records_reports_and_plots(tmp_path: Path, capsys, monkeypatch) -> None:
+    """A run on a table with derived times records them; the report and both plots say DERIVED; a table with
+    measured times only says nothing of the kind."""
+    from nasbench_bench import analysis, plots
+    from nasbench_bench.cli import main
+    from nasbench_bench.experiment import Experiment
+    from nasbench_bench.results import load_results, load_runs
+    from nasbench_bench.runner import run_experiment
+
+    exp = Experiment.from_dict({"benchmarks": ["nb201-cifar10-mf", "nb201-cifar10"], "optimizers": ["rs", "asha"],
+                                "seeds": "0-1", "time_budget": 2e4}, default_name="derived")
+    run_experiment(exp, tmp_path, executor="inline", progress=False)
+    runs = load_runs(tmp_path)
+    assert set(runs["status"]) == {"done"}
+    derived = runs.set_index("benchmark")["derived"]
+    assert (derived["nb201-cifar10-mf"].str.contains("DERIVED")).all() and (derived["nb201-cifar10"] == "").all()
+    items = {i.benchmark: i for i in analysis.by_benchmark(load_results(tmp_path), runs)}
+    mf = items["nb201-cifar10-mf"]
+    assert mf.derived == [e12.DERIVED_TIME] and e12.DERIVED_TIME in mf.notes
+    assert items["nb201-cifar10"].derived == [] and not any("DERIVED" in n for n in items["nb201-cifar10"].notes)
+
+    assert main(["report", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    mf_part, plain_part = out.split("=== nb201-cifar10-mf ===")[1], out.split("=== nb201-cifar10-mf ===")[0]
+    assert "DERIVED" in mf_part and "VALIDATION regret" in mf_part and "DERIVED" not in plain_part
+
+    seen: dict[str, str] = {}
+    real = plots.figure7
+
+    def spy(*args, **kwargs):
+        fig = real(*args, **kwargs)
+        seen[args[2].split(":")[0]] = fig.axes[0].get_xlabel()
+        return fig
+
+    monkeypatch.setattr(plots, "figure7", spy)
+    assert main(["plot", str(tmp_path)]) == 0
+    assert "DERIVED" in seen["nb201-cifar10-mf"] and "DERIVED" not in seen["nb201-cifar10"]
