@@ -3,12 +3,16 @@ MLSys 2020, Algorithm 2), with random sampling of new configurations."""
 
 from __future__ import annotations
 
+import logging
 from bisect import bisect_left, insort
 from collections.abc import Sequence
 
 from nasbench_bench.optimizer import OptimizerError
 from nasbench_bench.oracle import Evaluation, Fidelity
 from optimizers._multifidelity import Job, MultiFidelityOptimizer, continues
+
+log = logging.getLogger(__name__)
+_WARNED_SINGLE: list[bool] = []  # warn once per process
 
 
 class ASHA(MultiFidelityOptimizer):
@@ -44,6 +48,10 @@ class ASHA(MultiFidelityOptimizer):
         if not 0 <= s < len(fidelities):
             raise OptimizerError(f"asha: min_early_stopping_rate {s} leaves no rung of {len(fidelities)} fidelities")
         self.rungs = list(fidelities)[s:]
+        if len(self.rungs) == 1 and not _WARNED_SINGLE:
+            _WARNED_SINGLE.append(True)
+            log.warning("asha: a single rung (%s): nothing is ever promoted, this is random search at that budget",
+                        self.rungs[0])
         self.rung_of = {f: k for k, f in enumerate(self.rungs)}
         self.configs: list = []  # key -> configuration vector
         # per rung: sorted (-valid_acc, order, key) of all results, and of those not promoted yet
