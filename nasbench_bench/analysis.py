@@ -21,7 +21,7 @@ import logging
 import warnings
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 from typing import NamedTuple
 
@@ -548,8 +548,9 @@ class BenchmarkResults:
     score_metric: str  # "test", "validation", or "a/b" when runs mix metrics
     synthetic: bool
     budget: float  # simulated seconds (the largest run budget)
-    notes: list[str]  # exclusions and inconsistencies, one sentence each
+    notes: list[str]  # exclusions, inconsistencies and derived values, one sentence each
     runs_per_optimizer: pd.DataFrame  # optimizer, ok (finished), total
+    derived: list[str] = field(default_factory=list)  # the tables' DERIVED (not measured) values, e.g. times
 
 
 def _drop_runs(results: pd.DataFrame, bad: pd.DataFrame) -> pd.DataFrame:
@@ -568,7 +569,8 @@ def by_benchmark(results: pd.DataFrame, runs: pd.DataFrame, only: str | None = N
     """Split per-evaluation ``results`` and the run table ``runs`` (``load_results``/``load_runs``) per benchmark.
 
     Only runs with status ``done`` are kept; runs excluded, runs missing from either frame, score metrics that
-    differ between runs (regrets then are not comparable) and differing budgets are reported in ``notes``.
+    differ between runs (regrets then are not comparable), differing budgets and the tables' DERIVED values
+    (e.g. training times computed, not measured: these set the simulated clock) are reported in ``notes``.
     ``only`` restricts to one benchmark (``KeyError`` naming the available ones if absent).
     """
     benches = sorted(set(results["benchmark"].unique()) | set(runs["benchmark"].unique()))
@@ -606,7 +608,10 @@ def by_benchmark(results: pd.DataFrame, runs: pd.DataFrame, only: str | None = N
             notes.append(f"budgets differ between runs ({budgets.min():.3g}..{budgets.max():.3g} s)")
         per_opt = (rn.assign(ok=rn["status"] == "done").groupby("optimizer", observed=True)["ok"]
                    .agg(ok="sum", total="size").reset_index())
-        out.append(BenchmarkResults(str(bench), prep, str(metric), synthetic, budget, notes, per_opt))
+        texts = rn["derived"].dropna() if "derived" in rn else []
+        derived = sorted({d for text in texts for d in str(text).split("; ") if d})
+        notes.extend(derived)
+        out.append(BenchmarkResults(str(bench), prep, str(metric), synthetic, budget, notes, per_opt, derived))
     return out
 
 

@@ -43,6 +43,7 @@ BUILTINS: dict[str, str] = {
     "optuna-cmaes": "optimizers.optuna_samplers:OptunaCmaEs",
     "optuna-qmc": "optimizers.optuna_samplers:OptunaQMC",
     "optuna-random": "optimizers.optuna_samplers:OptunaRandom",
+    "asha": "optimizers.asha:ASHA",
 }
 
 
@@ -50,6 +51,7 @@ BUILTINS: dict[str, str] = {
 #: the class of ``"prefix:argument"`` (imported only when used).
 FACTORIES: dict[str, str] = {
     "optuna": "optimizers.optuna_samplers:sampler_optimizer",  # optuna:SamplerClassName
+    "lce": "optimizers.lce:make_lce",  # learning-curve early stopping around a single-fidelity optimizer: lce:re
 }
 
 

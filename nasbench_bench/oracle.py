@@ -11,6 +11,25 @@ Safety limits (:class:`RunLimits`) stop runaway runs that the simulated budget a
 optimizer proposing only invalid configurations, which cost no simulated time): too many invalid proposals in
 a row, too many evaluations in all, or too much wall-clock time raise :class:`RunawayRun`; the runner records
 such a run as failed with that message.
+
+Fidelities. A fidelity is a :class:`Fidelity` ``(budget, halfway)``: the training run of ``budget`` epochs, read
+at its end or, where the table records it (NAS-Bench-101's ``evaluation_data[1]``, the ``halfway_*`` arrays of an
+:class:`~nasbench_bench.nb101.cache.NB101Table`), at its halfway point (epoch ``budget // 2`` *of that same run*).
+The accounting follows the tables' semantics:
+
+* every budget is a **separate training run**: ``evaluate(config, budget)`` draws a fresh trial and charges that
+  run's full recorded time, whatever was evaluated before (moving a cell from 12 to 36 epochs charges the whole
+  36-epoch time);
+* ``evaluate(config, budget, halfway=True)`` draws a trial, charges its recorded halfway time and *pauses* that run
+  (``Evaluation.run_id`` identifies it); ``resume(run_id)`` completes exactly that run: the same trial of the same
+  cell and budget, charged exactly ``train_time - halfway_train_time`` (its full minus its halfway time), returning
+  its end-of-training metrics. A halfway evaluation followed by its resumption costs exactly one full run; a run
+  is resumed at most once;
+* the run record's ``budget`` column holds the epochs the reported metrics are at: the budget, or ``budget // 2``
+  for a halfway evaluation (the epochs the official API's ``stop_halfway`` counts).
+
+``evaluate(config)`` (top budget, end of training) is unchanged by all this: same draws, same records. A resumption
+draws nothing (its trial is known).
 """
 
 from __future__ import annotations
@@ -66,6 +85,32 @@ def default_max_evaluations(table: Table, time_budget: float) -> int:
     cheapest = float(np.nanmin(np.where(times > 0, times, np.nan))) if np.any(times > 0) else 1.0
     return int(min(10 * time_budget / cheapest + 10_000, 2**62))
 
+class Fidelity(NamedTuple):
+    """A fidelity: the training run of ``budget`` epochs, read at its end or (``halfway``) at epoch ``budget // 2``.
+
+    ``str`` / :meth:`parse` spell it ``"12"`` or ``"108/2"`` (the halfway point of the 108-epoch run).
+    """
+
+    budget: int
+    halfway: bool = False
+
+    @property
+    def epochs(self) -> int:
+        """Epochs trained when the metrics are read (``budget // 2`` halfway, as the official API counts)."""
+        return self.budget // 2 if self.halfway else self.budget
+
+    def __str__(self) -> str:
+        return f"{self.budget}/2" if self.halfway else str(self.budget)
+
+    @classmethod
+    def parse(cls, text: str | int) -> Fidelity:
+        """``"12"`` -> ``Fidelity(12)``, ``"108/2"`` -> ``Fidelity(108, halfway=True)``; ``ValueError`` otherwise."""
+        raw = str(text).strip()
+        head, sep, tail = raw.partition("/")
+        if not head.isdigit() or (sep and tail.strip() != "2"):
+            raise ValueError(f"a fidelity is a budget like '12' or a halfway point like '108/2', got {text!r}")
+        return cls(int(head), bool(sep))
+
 
 class Evaluation(NamedTuple):
     """What the search sees of one evaluation. There is deliberately no test accuracy here."""
@@ -74,13 +119,19 @@ class Evaluation(NamedTuple):
     valid_acc: float  # NaN when invalid
     train_acc: float  # NaN when invalid or not recorded by the table
     cost: float  # simulated seconds charged (0 when invalid)
-    budget: int  # fidelity evaluated (e.g. epochs)
+    budget: int  # the training run's budget (e.g. epochs)
     time: float  # simulated clock after this evaluation
+    halfway: bool = False  # read at the run's halfway point (epoch budget // 2), not at its end
+    run_id: int = -1  # halfway evaluations: the paused run, for Oracle.resume; -1 otherwise
 
     @property
     def loss(self) -> float:
         """1 - validation accuracy (1.0 for invalid configurations), for minimising libraries."""
         return 1.0 - self.valid_acc if self.valid else 1.0
+
+    @property
+    def fidelity(self) -> Fidelity:
+        return Fidelity(self.budget, self.halfway)
 
 
 @dataclass(frozen=True)
@@ -89,7 +140,7 @@ class Trajectory:
 
     time: np.ndarray  # float64 cumulative simulated seconds after the evaluation
     row: np.ndarray  # int64 table row, -1 when invalid
-    budget: np.ndarray  # int64 fidelity
+    budget: np.ndarray  # int64 epochs of the metrics: the budget, or budget // 2 for a halfway evaluation
     trial: np.ndarray  # int8 trial drawn, -1 when invalid
     valid_acc: np.ndarray  # float64
     train_acc: np.ndarray  # float64
@@ -137,6 +188,8 @@ class Oracle:
         self._top = len(table.budgets) - 1
         self._budget_idx = {int(b): i for i, b in enumerate(table.budgets)}
         self._top_budget = int(table.budgets[-1])
+        self._paused: dict[int, tuple[int, int, int]] = {}  # run id -> (row, budget index, trial) paused halfway
+        self._runs = 0  # run ids handed out
         self.clock = 0.0
         self.exhausted = False
         self._inc_row = -1
@@ -159,30 +212,43 @@ class Oracle:
         self._streak = 0  # invalid proposals since the last valid one
         self._next_check = min(_CLOCK_EVERY, self._max_total)  # evaluations at which limits are checked next
 
+    # -- fidelities ----------------------------------------------------------------------------------
+    @property
+    def has_halfway(self) -> bool:
+        """True if the table records halfway evaluations (NAS-Bench-101's ``halfway_*`` arrays)."""
+        return all(hasattr(self.table, f"halfway_{m}") for m in ("train_time", "valid_acc", "train_acc"))
+
+    def fidelities(self, halfway: bool = True) -> tuple[Fidelity, ...]:
+        """The table's fidelities, cheapest first (by epochs): every budget and, with ``halfway`` and where the
+        table records them, the halfway points of every budget."""
+        out = [Fidelity(int(b)) for b in self.table.budgets]
+        if halfway and self.has_halfway:
+            out += [Fidelity(int(b), True) for b in self.table.budgets]
+        return tuple(sorted(out, key=lambda f: (f.epochs, not f.halfway)))
+
     # -- charged evaluations --------------------------------------------------------------------------
-    def evaluate(self, config: Mapping[str, Any] | np.ndarray, budget: int | None = None) -> Evaluation:
-        """Evaluate a configuration (dict or vector) at ``budget`` (default: the table's top budget)."""
+    def evaluate(
+        self, config: Mapping[str, Any] | np.ndarray, budget: int | None = None, *, halfway: bool = False
+    ) -> Evaluation:
+        """Evaluate a configuration (dict or vector) at ``budget`` (default: the table's top budget); with
+        ``halfway`` at that run's halfway point (the run is then paused: see :meth:`resume`)."""
         if isinstance(config, Mapping):
             vector = self.encoding.to_vector(config)
         else:
             vector = config
-        return self.evaluate_cell(self.encoding.cell_index(vector), budget)
+        if halfway:
+            return self.evaluate_cell(self.encoding.cell_index(vector), budget, halfway=True)
+        return self.evaluate_cell(self.encoding.cell_index(vector), budget)  # the call subclasses may override
 
-    def evaluate_cell(self, cell: int, budget: int | None = None) -> Evaluation:
+    def evaluate_cell(self, cell: int, budget: int | None = None, halfway: bool = False) -> Evaluation:
         """Evaluate the encoding's cell index ``cell`` (-1 = invalid configuration)."""
-        if self.exhausted or (self.max_evaluations is not None and len(self._t) >= self.max_evaluations):
-            self.exhausted = True
-            raise BudgetExhausted(self._stop_reason())
-        if len(self._t) >= self._next_check:
-            self._check_limits()
+        if halfway:
+            return self._evaluate_halfway(cell, budget)
+        self._check_open()
         b, fid = self._resolve_budget(budget)
         row = self._row_of_cell[cell] if cell >= 0 else -1
         if row < 0:
-            if cell >= 0:
-                raise KeyError(
-                    f"cell {self.encoding.cell_ids()[cell]!r} is valid but absent from table "
-                    f"{self.table.name!r} ({self.table.n_cells:,} cells)"
-                )
+            self._table_row(cell)  # raises for a valid cell the table lacks
             self._append(self.clock, -1, fid, -1, math.nan, math.nan)
             self._streak += 1
             if self._streak >= self._max_streak:
@@ -201,6 +267,80 @@ class Oracle:
             self._regret = self._best - self._score[row]
         self._append(self.clock, row, fid, trial, val, tr)
         return Evaluation(True, val, tr, cost, fid, self.clock)
+
+    def _evaluate_halfway(self, cell: int, budget: int | None) -> Evaluation:
+        """As :meth:`evaluate_cell`, read at the run's halfway point; the drawn trial is paused for :meth:`resume`."""
+        self._check_open()
+        b, fid = self._resolve_budget(budget)
+        half = self._halfway_packed()
+        row = self._table_row(cell)
+        if row < 0:
+            self._append(self.clock, -1, fid // 2, -1, math.nan, math.nan)
+            self._streak += 1
+            if self._streak >= self._max_streak:
+                self._runaway_invalid()
+            return Evaluation(False, math.nan, math.nan, 0.0, fid, self.clock, True)
+        trial = int(self._next_uniform() * (self._nt_const or self._ntrials[row, b]))
+        cost, val, tr = half[row, b, trial].tolist()
+        self._charge(row, fid // 2, trial, cost, val, tr)
+        run_id = self._runs
+        self._runs += 1
+        self._paused[run_id] = (row, b, trial)
+        return Evaluation(True, val, tr, cost, fid, self.clock, True, run_id)
+
+    def resume(self, run_id: int) -> Evaluation:
+        """Complete the run paused by the halfway evaluation that returned ``run_id``.
+
+        The same trial of the same cell and budget continues: it is charged exactly its recorded full time minus
+        its halfway time and returns its end-of-training metrics. ``ValueError`` for an unknown or already
+        resumed run.
+        """
+        self._check_open()
+        try:
+            row, b, trial = self._paused[run_id]
+        except KeyError:
+            raise ValueError(f"no run {run_id!r} is paused at its halfway point (resume takes the run_id of a "
+                             "halfway evaluation, once)") from None
+        t_full, val, tr = self._packed[row, b, trial].tolist()
+        cost = max(0.0, t_full - float(self._halfway_packed()[row, b, trial, 0]))  # recorded times are cumulative
+        self._charge(row, int(self.table.budgets[b]), trial, cost, val, tr)
+        del self._paused[run_id]
+        return Evaluation(True, val, tr, cost, int(self.table.budgets[b]), self.clock, False)
+
+    def _check_open(self) -> None:
+        if self.exhausted or (self.max_evaluations is not None and len(self._t) >= self.max_evaluations):
+            self.exhausted = True
+            raise BudgetExhausted(self._stop_reason())
+        if len(self._t) >= self._next_check:
+            self._check_limits()
+
+    def _table_row(self, cell: int) -> int:
+        """Table row of a cell index (-1 for an invalid configuration); ``KeyError`` if the table lacks the cell."""
+        row = self._row_of_cell[cell] if cell >= 0 else -1
+        if row < 0 and cell >= 0:
+            raise KeyError(
+                f"cell {self.encoding.cell_ids()[cell]!r} is valid but absent from table "
+                f"{self.table.name!r} ({self.table.n_cells:,} cells)"
+            )
+        return row
+
+    def _charge(self, row: int, epochs: int, trial: int, cost: float, val: float, tr: float) -> None:
+        """Charge one valid evaluation (or raise :class:`BudgetExhausted` if it does not fit) and record it."""
+        if self.clock + cost > self.time_budget:
+            self.exhausted = True
+            raise BudgetExhausted(self._stop_reason())
+        self.clock += cost
+        self._streak = 0
+        if val > self._inc_val:
+            self._inc_val = val
+            self._inc_row = row
+            self._regret = self._best - self._score[row]
+        self._append(self.clock, row, epochs, trial, val, tr)
+
+    def _halfway_packed(self) -> np.ndarray:
+        if not self.has_halfway:
+            raise ValueError(f"table {self.table.name!r} records no halfway evaluations (only NAS-Bench-101 does)")
+        return _packed_halfway(self.table)
 
     def evaluate_cells(self, cells: np.ndarray, budget: int | None = None) -> None:
         """Evaluate many cells in order, exactly as repeated :meth:`evaluate_cell` calls would.
@@ -406,6 +546,15 @@ def coverage(table: Table, encoding: Encoding) -> tuple[int, int]:
     """(cells of the encoding's space present in the table, cells of the space)."""
     rows = _lookups(table, encoding)[2]
     return int((rows >= 0).sum()), len(rows)
+
+def _packed_halfway(table: Table) -> np.ndarray:
+    """(N, E, T, 3) array of the halfway (train_time, valid_acc, train_acc), memoised per table."""
+    per_table = _CACHE.setdefault(table, {})
+    if "halfway" not in per_table:
+        per_table["halfway"] = np.stack(
+            [table.halfway_train_time, table.halfway_valid_acc, table.halfway_train_acc], axis=-1  # type: ignore[attr-defined]
+        )
+    return per_table["halfway"]
 
 
 def _packed(table: Table) -> tuple[np.ndarray, int]:

@@ -54,6 +54,11 @@ def regret_label(score_metric: str) -> str:
     return f"regret ({score_metric})"
 
 
+def time_label(time_note: str = "") -> str:
+    """Axis label of the simulated clock; ``time_note`` (e.g. the table's DERIVED training times) on a second line."""
+    return "simulated wall-clock time [s]" + (f"\n{time_note}" if time_note else "")
+
+
 def _title(title: str, synthetic: bool) -> str:
     return f"{SYNTHETIC_MARK} - {title}" if synthetic and SYNTHETIC_MARK not in title else title
 
@@ -92,10 +97,11 @@ def plot_figure7(
     ci: float = 0.95,
     quantiles: tuple[float, float] = (0.25, 0.75),
     final_time: float | None = None,
+    time_note: str = "",
 ) -> list[Path]:
     """Draw :func:`figure7` and write ``path_stem.png`` and ``path_stem.pdf``; returns both paths."""
     fig = figure7(summary_curves, final_ecdf, title, score_metric=score_metric, synthetic=synthetic,
-                  band=band, ci=ci, quantiles=quantiles, final_time=final_time)
+                  band=band, ci=ci, quantiles=quantiles, final_time=final_time, time_note=time_note)
     return save_figure(fig, path_stem, _title(title, synthetic))
 
 
@@ -106,9 +112,10 @@ def plot_ranks(
     *,
     score_metric: str = "test",
     synthetic: bool = False,
+    time_note: str = "",
 ) -> list[Path]:
     """Draw :func:`ranks_figure` and write ``path_stem.png`` and ``path_stem.pdf``; returns both paths."""
-    fig = ranks_figure(avg_rank, title, score_metric=score_metric, synthetic=synthetic)
+    fig = ranks_figure(avg_rank, title, score_metric=score_metric, synthetic=synthetic, time_note=time_note)
     return save_figure(fig, path_stem, _title(title, synthetic))
 
 
@@ -123,6 +130,7 @@ def figure7(
     ci: float = 0.95,
     quantiles: tuple[float, float] = (0.25, 0.75),
     final_time: float | None = None,
+    time_note: str = "",
 ) -> Figure:
     """Two panels like the paper's Figure 7.
 
@@ -133,7 +141,8 @@ def figure7(
     The axes start where the data start (the first time any run has a value; the smallest positive value
     drawn); a band or mean reaching regret 0 runs to the bottom edge, with a note.
     Right: ECDF of the final regret per optimizer (log x); a regret of exactly 0 cannot sit on a
-    log axis and is drawn at a floor value noted in the panel.
+    log axis and is drawn at a floor value noted in the panel. ``time_note`` is printed under the time axis
+    (the table's DERIVED training times, which set the simulated clock).
     """
     if band not in ("ci", "quantile"):
         raise ValueError("band must be 'ci' or 'quantile'")
@@ -190,7 +199,7 @@ def figure7(
     if len(lows) and (lows <= 0).any():
         ax.text(0.02, 0.02, "a band at the bottom edge reaches regret 0 (not drawable on a log axis)",
                 transform=ax.transAxes, fontsize=7, va="bottom")
-    ax.set_xlabel("simulated wall-clock time [s]")
+    ax.set_xlabel(time_label(time_note), fontsize=10 if not time_note else 8)
     ax.set_ylabel(f"mean {ylab}")
     ax.grid(True, which="major", alpha=0.3)
     handles, labels = ax.get_legend_handles_labels()
@@ -230,8 +239,9 @@ def ranks_figure(
     *,
     score_metric: str = "test",
     synthetic: bool = False,
+    time_note: str = "",
 ) -> Figure:
-    """Average rank (1 = lowest regret) vs simulated time, log x."""
+    """Average rank (1 = lowest regret) vs simulated time, log x (``time_note`` under the time axis)."""
     _single_benchmark(avg_rank, "avg_rank")
     fig = Figure(figsize=(7, 4.6))
     ax = fig.subplots()
@@ -247,7 +257,7 @@ def ranks_figure(
         ax.set_ylim(0.9, n_opt + 0.1)
         n_seeds = int(avg_rank["n_seeds"].max()) if "n_seeds" in avg_rank else 0
         ax.legend(fontsize=8, title=f"paired over {n_seeds} seeds", title_fontsize=8)
-    ax.set_xlabel("simulated wall-clock time [s]")
+    ax.set_xlabel(time_label(time_note), fontsize=10 if not time_note else 8)
     ax.set_ylabel(f"average rank by {regret_label(score_metric)} (1 = best)")
     ax.grid(True, which="major", alpha=0.3)
     fig.suptitle(_title(title, synthetic), color="red" if synthetic else "black")

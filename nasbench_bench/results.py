@@ -26,7 +26,7 @@ eval           int32         evaluation index, 0-based, in the order performed (
 time           float64       simulated clock after the evaluation (s)
 cell           dict string   cell id evaluated (module hash / NB201 id), ``""`` for invalid configurations
 valid          bool          configuration was valid
-budget         int32         fidelity evaluated (epochs)
+budget         int32         epochs of the metrics: the budget, or budget // 2 for a halfway evaluation
 trial          int8          trial drawn, -1 for invalid
 valid_acc      float64       validation accuracy seen by the search (NaN if invalid)
 train_acc      float64       train accuracy (NaN if invalid or not recorded)
@@ -38,7 +38,8 @@ The Parquet key/value metadata holds one JSON-encoded value per key: ``format_ve
 ``optimizer`` (label), ``optimizer_name``, ``optimizer_path`` (``module:Class``), ``settings`` (JSON text),
 ``settings_hash``, ``hyperparameters`` (resolved, defaults included), ``encoding``, ``time_budget``,
 ``max_evaluations``, ``seed``, ``oracle_seed``/``optimizer_seed`` (how the streams were derived),
-``score_metric``, ``best_score``, ``synthetic``, ``table``, ``suite_version``, ``wall_s``, ``status``
+``score_metric``, ``best_score``, ``synthetic``, ``derived`` (the table's derived, not measured, values: a list of
+sentences), ``table``, ``suite_version``, ``wall_s``, ``status``
 (``"done"``), ``n_evals``, ``final_time``, ``final_regret``, ``pythonhashseed``, ``host``, ``finished``.
 A ``.failed.json`` file holds the same keys (as far as known) with ``status: "failed"``, ``error`` (one
 line) and ``traceback``. All files are written atomically (temporary file + rename); no pickle anywhere.
@@ -111,7 +112,7 @@ SCHEMA = pa.schema(
 RUN_COLUMNS: tuple[str, ...] = tuple(SCHEMA.names)
 RUNS_COLUMNS: tuple[str, ...] = (
     "benchmark", "optimizer", "settings", "seed", "status", "budget_s", "score_metric", "synthetic", "n_evals",
-    "final_regret", "wall_s", "encoding", "table", "optimizer_name", "error", "path",
+    "final_regret", "wall_s", "encoding", "table", "optimizer_name", "error", "path", "derived",
 )
 _LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+=-]*$")
 _RUN_FILE_RE = re.compile(r"^seed-(\d+)\.(parquet|failed\.json)$")
@@ -443,6 +444,7 @@ def load_runs(
                 "optimizer_name": meta.get("optimizer_name", ""),
                 "error": meta.get("error", ""),
                 "path": str(f.path),
+                "derived": "; ".join(meta.get("derived") or ()),
             }
         )
     df = pd.DataFrame(rows, columns=list(RUNS_COLUMNS))

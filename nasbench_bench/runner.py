@@ -124,7 +124,7 @@ def _run_locked(run: Run, result: Path, failed: Path) -> Outcome:
         table = load_benchmark(run.id.benchmark, run.data)
         synthetic = bool(table.synthetic)
         meta.update(table=table.name, synthetic=synthetic, score_metric=table.score_metric,
-                    best_score=table.best_score)
+                    best_score=table.best_score, derived=list(table.derived))
         encoding = get_encoding(run.encoding)
         cls = get_optimizer(run.optimizer.path)
         if cls.needs_fixed_hashseed and hashseed != HASHSEED:

@@ -108,6 +108,12 @@ class Table:
         """The optimum the regret is measured against, computed from the table (never hard-coded)."""
         return float(np.nanmax(self.score))
 
+    @property
+    def derived(self) -> tuple[str, ...]:
+        """Sentences naming values of this table that are DERIVED, not measured (``meta["derived"]``; e.g. training
+        times computed from another budget's). Runs record them; reports and plots print them."""
+        return tuple(str(x) for x in self.meta.get("derived", ()))
+
     def describe(self) -> str:
         """One line naming the table, its size and what regret means on it."""
         kind = "SYNTHETIC " if self.synthetic else ""
@@ -116,7 +122,8 @@ class Table:
             if self.score_metric == "test"
             else "mean VALIDATION accuracy (no test split)"
         )
+        derived = "".join(f"; {d}" for d in self.derived)
         return (
             f"{kind}table {self.name!r}: {self.n_cells:,} cells x budgets {self.budgets.tolist()} x "
-            f"{self.max_trials} trials; regret on {metric} at budget {self.top_budget}"
+            f"{self.max_trials} trials; regret on {metric} at budget {self.top_budget}{derived}"
         )

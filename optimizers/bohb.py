@@ -15,7 +15,8 @@ class BOHB(Optimizer):
     Paper settings: eta 3, budgets = the table's (4/12/36/108 epochs), random fraction 0, 4 samples to
     optimise the acquisition, minimum bandwidth 0.3, bandwidth factor 3; other settings are hpbandster's
     defaults (top 15 %, ``min_points_in_model`` = dimension + 1). A single-budget table degenerates to
-    the KDE model on that budget alone.
+    the KDE model on that budget alone. Brackets on two budgets: see :class:`optimizers.hyperband.Hyperband`
+    (eta 3: 3 at 12 -> 1 at 200, and 2 at 200; eta 16: 16 at 12 -> 1 at 200, and 2 at 200).
     """
 
     name = "bohb"

@@ -14,6 +14,11 @@ class Hyperband(Optimizer):
 
     Paper settings: eta 3, budgets 4/12/36/108 epochs (the table's budgets). Each budget is a separate
     training run in the table. A single-budget table degenerates to random search at that budget.
+
+    The rungs are the table's budgets and ``eta`` only sizes the brackets (hpbandster's formula). On two budgets
+    [12, 200] (``nb201-*-mf``) eta 3 gives brackets 3 at 12 -> 1 at 200, and 2 at 200; eta 16 (about 200/12, the
+    budget ratio Hyperband's geometry assumes) gives 16 at 12 -> 1 at 200, and 2 at 200 (brackets of about equal
+    cost). The default stays the paper's 3.
     """
 
     name = "hb"

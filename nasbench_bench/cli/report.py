@@ -70,10 +70,12 @@ def cmd_plot(args: argparse.Namespace) -> int:
         n = f"{counts.iloc[0]} runs per optimizer" if counts.nunique() == 1 else f"{len(prep.runs)} runs"
         title = f"{item.benchmark}: {n}, budget {item.budget:.3g} s"
         stem = out_dir / _safe(item.benchmark)
+        note = "; ".join(item.derived)
         paths = plots.plot_figure7(curves, ecdf, title, stem.with_name(stem.name + "_figure7"),
-                                   score_metric=item.score_metric, synthetic=item.synthetic, band=args.band)
+                                   score_metric=item.score_metric, synthetic=item.synthetic, band=args.band,
+                                   time_note=note)
         paths += plots.plot_ranks(ranks, f"{title}: average rank", stem.with_name(stem.name + "_ranks"),
-                                  score_metric=item.score_metric, synthetic=item.synthetic)
+                                  score_metric=item.score_metric, synthetic=item.synthetic, time_note=note)
         for note in item.notes:
             print(f"note ({item.benchmark}): {note}")
         for p in paths:
