@@ -256,16 +256,7 @@ class Oracle:
             return Evaluation(False, math.nan, math.nan, 0.0, fid, self.clock)
         trial = int(self._next_uniform() * (self._nt_const or self._ntrials[row, b]))
         cost, val, tr = self._packed[row, b, trial].tolist()  # one memory access for the three values
-        if self.clock + cost > self.time_budget:
-            self.exhausted = True
-            raise BudgetExhausted(self._stop_reason())
-        self.clock += cost
-        self._streak = 0
-        if val > self._inc_val:
-            self._inc_val = val
-            self._inc_row = row
-            self._regret = self._best - self._score[row]
-        self._append(self.clock, row, fid, trial, val, tr)
+        self._charge(row, fid, trial, cost, val, tr)
         return Evaluation(True, val, tr, cost, fid, self.clock)
 
     def _evaluate_halfway(self, cell: int, budget: int | None) -> Evaluation:
