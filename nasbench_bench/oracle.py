@@ -208,9 +208,11 @@ class Oracle:
         lim = self.limits
         self._max_streak = lim.invalid_streak if lim.invalid_streak is not None else math.inf
         self._max_total = lim.evaluations if lim.evaluations is not None else math.inf
+        self._max_protocol = max_evaluations if max_evaluations is not None else math.inf
         self._deadline = time.monotonic() + lim.wall_clock if lim.wall_clock is not None else math.inf
         self._streak = 0  # invalid proposals since the last valid one
-        self._next_check = min(_CLOCK_EVERY, self._max_total)  # evaluations at which limits are checked next
+        # evaluations at which _check_open must look closer (limits, the protocol's max_evaluations)
+        self._next_check = min(_CLOCK_EVERY, self._max_total, self._max_protocol)
 
     # -- fidelities ----------------------------------------------------------------------------------
     @property
@@ -244,7 +246,8 @@ class Oracle:
         """Evaluate the encoding's cell index ``cell`` (-1 = invalid configuration)."""
         if halfway:
             return self._evaluate_halfway(cell, budget)
-        self._check_open()
+        if self.exhausted or len(self._t) >= self._next_check:
+            self._check_open()
         b, fid = self._resolve_budget(budget)
         row = self._row_of_cell[cell] if cell >= 0 else -1
         if row < 0:
@@ -299,7 +302,8 @@ class Oracle:
         return Evaluation(True, val, tr, cost, int(self.table.budgets[b]), self.clock, False)
 
     def _check_open(self) -> None:
-        if self.exhausted or (self.max_evaluations is not None and len(self._t) >= self.max_evaluations):
+        """Raise if no evaluation may start now: budget spent, the protocol's cap reached, a limit exceeded."""
+        if self.exhausted or len(self._t) >= self._max_protocol:
             self.exhausted = True
             raise BudgetExhausted(self._stop_reason())
         if len(self._t) >= self._next_check:
@@ -432,7 +436,7 @@ class Oracle:
         return cut
 
     def _check_limits(self) -> None:
-        self._next_check = min(len(self._t) + _CLOCK_EVERY, self._max_total)
+        self._next_check = min(len(self._t) + _CLOCK_EVERY, self._max_total, self._max_protocol)
         if len(self._t) >= self._max_total:
             self.exhausted = True
             raise RunawayRun(
