@@ -101,7 +101,7 @@ def _fast_intensifier(scenario: Any, max_config_calls: int) -> Any:
 
 
 #: Components :func:`make_facade` replaces by faster ones with identical output (names for ``library_components``).
-FAST_COMPONENTS = frozenset({"selector", "intensifier", "maximizer"})
+FAST_COMPONENTS = frozenset({"selector", "intensifier", "maximizer", "model", "runhistory", "encoder"})
 
 
 def _stock_components(library_components: bool | Collection[str]) -> frozenset[str]:
@@ -129,6 +129,31 @@ def _fast_maximizer(stock: Any) -> Any:
         prior_sampling_fraction=stock._prior_sampling_fraction,
         n_jobs_ls=ls.n_jobs,
     )
+
+
+def _facade_with_fast_runhistory() -> type:
+    """``HyperparameterOptimizationFacade`` whose run history is a :class:`FastRunHistory` (same arguments).
+
+    The facade builds a plain ``RunHistory`` in ``__init__``; it is swapped for the subclass in
+    ``_update_dependencies``, before any component or the optimiser gets hold of it.
+    """
+    from smac import HyperparameterOptimizationFacade as HPO
+    from smac.runhistory.runhistory import RunHistory
+
+    from optimizers._smac_runhistory import FastRunHistory
+
+    class FastRunHistoryFacade(HPO):
+        def _update_dependencies(self) -> None:
+            rh = self._runhistory
+            if type(rh) is RunHistory and rh.empty():
+                self._runhistory = FastRunHistory(
+                    multi_objective_algorithm=rh._multi_objective_algorithm,
+                    overwrite_existing_trials=rh._overwrite_existing_trials,
+                    n_objectives=rh._n_objectives,
+                )
+            super()._update_dependencies()
+
+    return FastRunHistoryFacade
 
 
 def make_facade(
@@ -159,6 +184,9 @@ def make_facade(
     from smac.initial_design import RandomInitialDesign
     from smac.model.random_forest import RandomForest
 
+    from optimizers._smac_model import FastRandomForest
+    from optimizers._smac_runhistory import FastLogScaledEncoder
+
     _quiet()
     scenario = Scenario(
         configspace,
@@ -170,7 +198,8 @@ def make_facade(
         seed=seed,
     )
     n_init = hp["n_initial"] if hp["n_initial"] is not None else initial_design_size(len(list(configspace.keys())))
-    model = RandomForest(
+    stock = _stock_components(library_components)
+    model = (RandomForest if "model" in stock else FastRandomForest)(
         configspace=configspace,
         log_y=True,  # the facade's defaults except n_trees and n_jobs
         n_trees=int(hp["n_trees"]),
@@ -184,14 +213,15 @@ def make_facade(
         n_jobs=int(hp["n_jobs"]),
     )
     calls = int(hp["max_config_calls"])
-    stock = _stock_components(library_components)
     intensifier = (HPO.get_intensifier(scenario, max_config_calls=calls) if "intensifier" in stock
                    else _fast_intensifier(scenario, calls))
     selector = HPO.get_config_selector(scenario) if "selector" in stock else _fast_config_selector(scenario)
     maximizer = HPO.get_acquisition_maximizer(scenario)
     if "maximizer" not in stock:
         maximizer = _fast_maximizer(maximizer)
-    return HPO(
+    encoder = HPO.get_runhistory_encoder(scenario) if "encoder" in stock else FastLogScaledEncoder(scenario)
+    facade = HPO if "runhistory" in stock else _facade_with_fast_runhistory()
+    return facade(
         scenario,
         target_function,
         model=model,
@@ -200,6 +230,7 @@ def make_facade(
         random_design=HPO.get_random_design(scenario, probability=float(hp["random_fraction"])),
         intensifier=intensifier,
         config_selector=selector,
+        runhistory_encoder=encoder,
         logging_level=False,
         overwrite=True,
     )

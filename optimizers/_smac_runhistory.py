@@ -1,0 +1,94 @@
+"""SMAC 2.4.1's run history and run-history encoder without their per-trial O(history) Python work.
+
+- ``RunHistory._add`` recomputes the objective bounds (min and max of every successful trial's cost) from
+  the whole history on every ``add``: twice per trial (``ask`` registers the running trial, ``tell`` its
+  result), O(history) Python each. :class:`FastRunHistory` updates them with the one entry ``_add`` stores
+  (``np.minimum``/``np.maximum`` with the previous bounds; the same values as ``np.min``/``np.max`` over all
+  costs, NaN included) and recomputes in full whenever that would not be exact: a successful entry is
+  overwritten, a cost is a signed zero, or the bounds are asked for outside ``_add``.
+- ``RunHistoryEncoder._build_matrix`` converts every trial's configuration to an array again at each
+  retrain one by one; :class:`FastLogScaledEncoder` stacks the configurations' vectors at once (same X and y).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from smac.runhistory.dataclasses import TrialKey, TrialValue
+from smac.runhistory.encoder import RunHistoryLogScaledEncoder
+from smac.runhistory.enumerations import StatusType
+from smac.runhistory.runhistory import RunHistory
+
+
+class FastRunHistory(RunHistory):
+    """SMAC's ``RunHistory`` with incrementally updated objective bounds (same values)."""
+
+    _hint: TrialValue | None = None
+    _bounds_arrays: tuple[np.ndarray, np.ndarray] | None = None
+
+    def reset(self) -> None:
+        super().reset()
+        self._hint = None
+        self._bounds_arrays = None
+
+    def _add(self, k: TrialKey, v: TrialValue, status: StatusType) -> None:
+        previous = self._data.get(k)
+        exact = previous is None or previous.status != StatusType.SUCCESS
+        self._hint = v if exact else None
+        try:
+            super()._add(k, v, status)
+        finally:
+            self._hint = None
+
+    def _update_objective_bounds(self) -> None:
+        v, self._hint = self._hint, None
+        if v is None or (v.status == StatusType.SUCCESS and not self._incremental(v)):
+            super()._update_objective_bounds()
+            if any(run.status == StatusType.SUCCESS for run in self._data.values()):
+                self._bounds_arrays = (np.array([b[0] for b in self._objective_bounds]),
+                                       np.array([b[1] for b in self._objective_bounds]))
+            else:
+                self._bounds_arrays = None
+        elif self._bounds_arrays is None:  # no successful trial yet: as the full recomputation
+            self._objective_bounds = [(np.inf, -np.inf)] * self._n_objectives
+
+    def _incremental(self, v: TrialValue) -> bool:
+        """Fold the successful trial ``v`` into the bounds; False if only a full recomputation is exact."""
+        costs = v.cost if isinstance(v.cost, list) else [v.cost]
+        assert len(costs) == self._n_objectives
+        new = np.array(costs, dtype=float)
+        if np.any(new == 0.0):  # np.min/np.max and np.minimum/np.maximum may keep different signed zeros
+            return False
+        if self._bounds_arrays is None:
+            lo, hi = new, new
+        else:
+            lo, hi = self._bounds_arrays
+            lo, hi = np.minimum(lo, new), np.maximum(hi, new)
+        self._bounds_arrays = (lo, hi)
+        self._objective_bounds = [(a, b) for a, b in zip(lo, hi)]
+        return True
+
+
+class FastLogScaledEncoder(RunHistoryLogScaledEncoder):
+    """SMAC's ``RunHistoryLogScaledEncoder`` (the HPO facade's) with cached configuration rows."""
+
+    def _build_matrix(
+        self, trials: Mapping[TrialKey, TrialValue], store_statistics: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if self._n_objectives > 1 or self._n_features > 0:
+            return super()._build_matrix(trials, store_statistics)
+        # smac 2.4.1 RunHistoryEncoder._build_matrix for one objective and no instance features
+        ids_config = self.runhistory._ids_config
+        n_rows = len(trials)
+        X = np.ones([n_rows, self._n_params]) * np.nan
+        y = np.ones([n_rows, 1])
+        if n_rows:
+            X[:, :] = np.array([ids_config[key.config_id].get_array() for key in trials], dtype=np.float64)
+            y[:, 0] = [run.cost for run in trials.values()]
+        if y.size > 0 and store_statistics:
+            self._percentile = np.percentile(y, self._scale_percentage, axis=0)
+            self._min_y = np.min(y, axis=0)
+            self._max_y = np.max(y, axis=0)
+        y = self.transform_response_values(values=y)
+        return X, y
