@@ -82,21 +82,31 @@ def _plain_call(function: AbstractAcquisitionFunction | None) -> bool:
 
 
 def one_exchange_neighbours(
-    space: ConfigurationSpace, vector: np.ndarray, seed: int, num_neighbors: int = 4, stdev: float = 0.2
+    space: ConfigurationSpace,
+    vector: np.ndarray,
+    seed: int,
+    num_neighbors: int = 4,
+    stdev: float = 0.2,
+    pool: list[np.random.RandomState] | None = None,
 ) -> Iterator[tuple[int, float]]:
     """The neighbours ``get_one_exchange_neighbourhood(config, seed, num_neighbors, stdev)`` yields, as
     ``(hyperparameter index, new vector value)`` in the same order, with the same ``RandomState`` calls.
 
-    Only for :func:`supported_space` spaces (no forbiddens: every neighbour is accepted on its first try,
-    and ``change_hp_value`` only sets the one value). Like the library it is lazy and raises ``ValueError``
-    from a hyperparameter's neighbourhood when it raises one.
+    Only for :func:`supported_space` spaces: without forbiddens every neighbour is accepted on its first try
+    and ``change_hp_value`` only sets the one value. A two-valued categorical's neighbourhood is the other
+    value and its two shuffles of one element draw nothing, so no calls are made for it. Like the library
+    it is lazy and raises ``ValueError`` from a hyperparameter's neighbourhood when that raises one.
+
+    ``RandomState(seed)`` costs ~100 us (the bit generator gathers entropy before the legacy seeding);
+    with a ``pool``, a ``RandomState`` is taken from it and re-seeded with ``seed(seed)`` instead (the same
+    legacy seeding, the same state) and given back when the generator ends or is discarded.
     """
     arr = vector
     nan_hps = np.isnan(arr)
-    strategy: dict[str, list[Any]] = {}
-    to_generate: list[list[Any]] = []  # [hp, hp_idx, n_left, neighbours]
+    # per hyperparameter: [hp, idx, n_left, neighbours, sample_size, max_iter, std, shuffle, generated, regen]
+    to_generate: list[list[Any]] = []
     n_randints_to_gen = 0
-    for hp_name, node in space._dag.nodes.items():
+    for node in space._dag.nodes.values():
         hp, hp_idx = node.hp, node.idx
         if hp.size == 1 or nan_hps[hp_idx]:
             continue
@@ -115,9 +125,24 @@ def one_exchange_neighbours(
             std = stdev if isinstance(hp, UniformIntegerHyperparameter) else None
             shuffle, regen = True, possible >= num_neighbors
         n_randints_to_gen += int(n_to_gen * 1.0)  # 1 + sqrt(number of forbiddens on the hp), here 1
-        strategy[hp_name] = [sample_size, max_iter, std, shuffle, False, regen]
-        to_generate.append([hp, hp_idx, n_to_gen, []])
-    random = np.random.RandomState(seed)
+        binary = isinstance(hp, CategoricalHyperparameter) and hp.size == 2
+        to_generate.append([hp, hp_idx, n_to_gen, [], sample_size, max_iter, std, shuffle, False, regen, binary])
+    if pool is None:
+        random = np.random.RandomState(seed)
+    else:
+        random = pool.pop() if pool else np.random.RandomState()
+        random.seed(seed)
+    try:
+        yield from _exchange(arr, to_generate, n_randints_to_gen, random)
+    finally:
+        if pool is not None:
+            pool.append(random)
+
+
+def _exchange(
+    arr: np.ndarray, to_generate: list[list[Any]], n_randints_to_gen: int, random: np.random.RandomState
+) -> Iterator[tuple[int, float]]:
+    """The generating loop of :func:`one_exchange_neighbours`."""
     n_hps = len(to_generate)
     integers = random.randint(n_hps, size=n_randints_to_gen).tolist()
     randint_idx = 0
@@ -127,29 +152,29 @@ def one_exchange_neighbours(
             n_randints_to_gen = len(to_generate) * n_hps * 2
             integers = random.randint(n_hps, size=n_randints_to_gen).tolist()
             randint_idx = 0
-        chosen = integers[randint_idx]
+        entry = to_generate[integers[randint_idx]]
         randint_idx += 1
-        entry = to_generate[chosen]
-        hp, hp_idx, n_left, neighbours = entry
+        hp, hp_idx, n_left, neighbours, sample_size, max_iter, std, shuffle, generated, regen, binary = entry
         if n_left == 0:
             continue
-        st = strategy[hp.name]
-        sample_size, max_iter, std, shuffle, generated, regen = st
         for _ in range(max_iter):
             if len(neighbours) == 0:
                 if generated and not regen:
                     n_left_to_exhaust -= 1
                     entry[2] = 0
                     break
-                values = hp._neighborhood(arr[hp_idx], n=sample_size, seed=random, std=std)
-                if shuffle:
-                    random.shuffle(values)
-                neighbours = values.tolist()
+                if binary:
+                    neighbours = [1.0 if int(arr[hp_idx]) == 0 else 0.0]
+                else:
+                    values = hp._neighborhood(arr[hp_idx], n=sample_size, seed=random, std=std)
+                    if shuffle:
+                        random.shuffle(values)
+                    neighbours = values.tolist()
                 entry[3] = neighbours
-                st[4] = generated = True
+                entry[8] = generated = True
             value = neighbours.pop()
             entry[2] = n_left - 1
-            if n_left - 1 == 0:
+            if n_left == 1:
                 n_left_to_exhaust -= 1
             yield hp_idx, value
             break
@@ -197,6 +222,7 @@ class FastLocalSearch(LocalSearch):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._fast = supported_space(self._configspace) and self.n_jobs == 1
+        self._rng_pool: list[np.random.RandomState] = []
         self._array_cache: tuple[list[np.ndarray], np.ndarray] = ([], np.empty((0, len(self._configspace))))
         space = self._configspace
         # visited-value tracking of SMAC's local search: categorical and small integer hyperparameters,
@@ -286,7 +312,7 @@ class FastLocalSearch(LocalSearch):
 
         def neighbourhood(i: int) -> Iterator[tuple[int, float]]:
             seed = self._rng.randint(low=0, high=100000)
-            return one_exchange_neighbours(space, vectors[i], seed, num_neighbors=_NUM_NEIGHBORS, stdev=stdev[i])
+            return one_exchange_neighbours(space, vectors[i], seed, _NUM_NEIGHBORS, stdev[i], self._rng_pool)
 
         iterators = [neighbourhood(i) for i in range(n)]
         equal_acq: list[list[np.ndarray]] = [[] for _ in range(n)]
