@@ -7,7 +7,8 @@
   costs, NaN included) and recomputes in full whenever that would not be exact: a successful entry is
   overwritten, a cost is a signed zero, or the bounds are asked for outside ``_add``.
 - ``RunHistoryEncoder._build_matrix`` converts every trial's configuration to an array again at each
-  retrain one by one; :class:`FastLogScaledEncoder` stacks the configurations' vectors at once (same X and y).
+  retrain one by one, through dictionaries of the selected trials; :class:`FastLogScaledEncoder` selects the
+  same trials into lists and stacks their vectors at once (same X and y).
 """
 
 from __future__ import annotations
@@ -71,21 +72,75 @@ class FastRunHistory(RunHistory):
 
 
 class FastLogScaledEncoder(RunHistoryLogScaledEncoder):
-    """SMAC's ``RunHistoryLogScaledEncoder`` (the HPO facade's) with cached configuration rows."""
+    """SMAC's ``RunHistoryLogScaledEncoder`` (the HPO facade's) without rebuilding dictionaries of trials.
+
+    The library selects trials into new dictionaries through ``RunHistory``'s ``Mapping`` views (every key
+    hashed twice; ``TrialKey.__hash__`` is Python) and converts configurations one by one. Here the same
+    trials are selected, in the same order, into lists from the run history's own dictionary, and the
+    vectors are stacked at once.
+    """
+
+    def _selected(self, budget_subset: list | None) -> tuple[list[tuple[TrialKey, TrialValue]], list[TrialKey]]:
+        """(``_get_considered_trials(budget_subset).items()``, ``_get_timeout_trials(budget_subset)`` keys)."""
+        if budget_subset is not None and len(budget_subset) != 1:
+            raise ValueError("Can not yet handle getting runs from multiple budgets.")
+        considered, lower, timeout = self._considered_states, self._lower_budget_states, StatusType.TIMEOUT
+        chosen: list[tuple[TrialKey, TrialValue]] = []
+        timeouts: list[TrialKey] = []
+        for key, value in self.runhistory._data.items():
+            if budget_subset is not None:
+                add = key.budget in budget_subset and value.status in considered
+                if key.budget is not None and budget_subset[0] is not None and key.budget < budget_subset[0] \
+                        and value.status in lower:
+                    add = True
+                if value.status == timeout and key.budget in budget_subset:
+                    timeouts.append(key)
+            else:
+                add = value.status in considered
+                if value.status == timeout:
+                    timeouts.append(key)
+            if add:
+                chosen.append((key, value))
+        return chosen, timeouts
+
+    def transform(self, budget_subset: list | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """As ``AbstractRunHistoryEncoder.transform`` (smac 2.4.1)."""
+        if self._n_objectives > 1 or self._n_features > 0:
+            return super().transform(budget_subset)
+        chosen, timeouts = self._selected(budget_subset)
+        X, Y = self._matrix(chosen, store_statistics=True)
+        store_statistics = True if np.any(np.isnan(self._min_y)) else False
+        data = self.runhistory._data
+        tX, tY = self._matrix([(k, data[k]) for k in timeouts], store_statistics=store_statistics)
+        if not chosen:
+            return tX, tY
+        return np.vstack((X, tX)), np.concatenate((Y, tY))
+
+    def get_configurations(self, budget_subset: list | None = None) -> np.ndarray:
+        """As ``AbstractRunHistoryEncoder.get_configurations`` (smac 2.4.1)."""
+        chosen, timeouts = self._selected(budget_subset)
+        config_ids = set(key.config_id for key, _ in chosen) | set(key.config_id for key in timeouts)
+        ids_config = self.runhistory._ids_config
+        return np.array([ids_config[config_id].get_array() for config_id in config_ids], dtype=np.float64)
 
     def _build_matrix(
         self, trials: Mapping[TrialKey, TrialValue], store_statistics: bool = False
     ) -> tuple[np.ndarray, np.ndarray]:
         if self._n_objectives > 1 or self._n_features > 0:
             return super()._build_matrix(trials, store_statistics)
-        # smac 2.4.1 RunHistoryEncoder._build_matrix for one objective and no instance features
+        return self._matrix(list(trials.items()), store_statistics)
+
+    def _matrix(
+        self, trials: list[tuple[TrialKey, TrialValue]], store_statistics: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """smac 2.4.1 ``RunHistoryEncoder._build_matrix`` for one objective and no instance features."""
         ids_config = self.runhistory._ids_config
         n_rows = len(trials)
         X = np.ones([n_rows, self._n_params]) * np.nan
         y = np.ones([n_rows, 1])
         if n_rows:
-            X[:, :] = np.array([ids_config[key.config_id].get_array() for key in trials], dtype=np.float64)
-            y[:, 0] = [run.cost for run in trials.values()]
+            X[:, :] = np.array([ids_config[key.config_id].get_array() for key, _ in trials], dtype=np.float64)
+            y[:, 0] = [run.cost for _, run in trials]
         if y.size > 0 and store_statistics:
             self._percentile = np.percentile(y, self._scale_percentage, axis=0)
             self._min_y = np.min(y, axis=0)

@@ -133,54 +133,47 @@ def one_exchange_neighbours(
         random = pool.pop() if pool else np.random.RandomState()
         random.seed(seed)
     try:
-        yield from _exchange(arr, to_generate, n_randints_to_gen, random)
+        n_hps = len(to_generate)
+        integers = random.randint(n_hps, size=n_randints_to_gen).tolist()
+        randint_idx = 0
+        n_left_to_exhaust = n_hps
+        while n_left_to_exhaust > 0:
+            if randint_idx >= n_randints_to_gen:
+                n_randints_to_gen = len(to_generate) * n_hps * 2
+                integers = random.randint(n_hps, size=n_randints_to_gen).tolist()
+                randint_idx = 0
+            entry = to_generate[integers[randint_idx]]
+            randint_idx += 1
+            hp, hp_idx, n_left, neighbours, sample_size, max_iter, std, shuffle, generated, regen, binary = entry
+            if n_left == 0:
+                continue
+            for _ in range(max_iter):
+                if len(neighbours) == 0:
+                    if generated and not regen:
+                        n_left_to_exhaust -= 1
+                        entry[2] = 0
+                        break
+                    if binary:
+                        neighbours = [1.0 if int(arr[hp_idx]) == 0 else 0.0]
+                    else:
+                        values = hp._neighborhood(arr[hp_idx], n=sample_size, seed=random, std=std)
+                        if shuffle:
+                            random.shuffle(values)
+                        neighbours = values.tolist()
+                    entry[3] = neighbours
+                    entry[8] = generated = True
+                value = neighbours.pop()
+                entry[2] = n_left - 1
+                if n_left == 1:
+                    n_left_to_exhaust -= 1
+                yield hp_idx, value
+                break
+            else:
+                n_left_to_exhaust -= 1
+                entry[2] = 0
     finally:
         if pool is not None:
             pool.append(random)
-
-
-def _exchange(
-    arr: np.ndarray, to_generate: list[list[Any]], n_randints_to_gen: int, random: np.random.RandomState
-) -> Iterator[tuple[int, float]]:
-    """The generating loop of :func:`one_exchange_neighbours`."""
-    n_hps = len(to_generate)
-    integers = random.randint(n_hps, size=n_randints_to_gen).tolist()
-    randint_idx = 0
-    n_left_to_exhaust = n_hps
-    while n_left_to_exhaust > 0:
-        if randint_idx >= n_randints_to_gen:
-            n_randints_to_gen = len(to_generate) * n_hps * 2
-            integers = random.randint(n_hps, size=n_randints_to_gen).tolist()
-            randint_idx = 0
-        entry = to_generate[integers[randint_idx]]
-        randint_idx += 1
-        hp, hp_idx, n_left, neighbours, sample_size, max_iter, std, shuffle, generated, regen, binary = entry
-        if n_left == 0:
-            continue
-        for _ in range(max_iter):
-            if len(neighbours) == 0:
-                if generated and not regen:
-                    n_left_to_exhaust -= 1
-                    entry[2] = 0
-                    break
-                if binary:
-                    neighbours = [1.0 if int(arr[hp_idx]) == 0 else 0.0]
-                else:
-                    values = hp._neighborhood(arr[hp_idx], n=sample_size, seed=random, std=std)
-                    if shuffle:
-                        random.shuffle(values)
-                    neighbours = values.tolist()
-                entry[3] = neighbours
-                entry[8] = generated = True
-            value = neighbours.pop()
-            entry[2] = n_left - 1
-            if n_left == 1:
-                n_left_to_exhaust -= 1
-            yield hp_idx, value
-            break
-        else:
-            n_left_to_exhaust -= 1
-            entry[2] = 0
 
 
 class FastRandomSearch(RandomSearch):
@@ -326,11 +319,12 @@ class FastLocalSearch(LocalSearch):
             improved = [False] * n
             new_neighborhood = [False] * n
             actually_obtained = list(obtain_n)
-            neighbors: list[np.ndarray] = []
+            blocks: list[np.ndarray] = []
             for i, iterator in enumerate(iterators):
                 if not active[i]:
                     continue
-                found: list[np.ndarray] = []
+                idxs: list[int] = []
+                values: list[float] = []
                 base = vectors[i]
                 seen = visited[i]
                 for _ in range(obtain_n[i]):
@@ -342,7 +336,7 @@ class FastLocalSearch(LocalSearch):
                         continue
                     except StopIteration:
                         new_neighborhood[i] = True
-                        obtain_n[i] = len(found)
+                        obtain_n[i] = len(idxs)
                         break
                     if not value != base[idx]:  # the neighbour differs in no hyperparameter
                         continue
@@ -351,14 +345,17 @@ class FastLocalSearch(LocalSearch):
                         if v in seen[idx]:
                             continue
                         seen[idx].add(v)
-                    neighbour = base.copy()
-                    neighbour[idx] = value
-                    found.append(neighbour)
-                actually_obtained[i] = len(found)
-                neighbors.extend(found)
+                    idxs.append(idx)
+                    values.append(value)
+                actually_obtained[i] = len(idxs)
+                if idxs:
+                    block = np.repeat(base[np.newaxis, :], len(idxs), axis=0)
+                    block[np.arange(len(idxs)), idxs] = values
+                    blocks.append(block)
+            neighbors = np.concatenate(blocks) if blocks else np.empty((0, len(space)))
 
-            if neighbors:
-                acq_val = acquisition_values(acq_function, np.array(neighbors, dtype=np.float64))[:, 0]
+            if len(neighbors) != 0:
+                acq_val = acquisition_values(acq_function, neighbors)[:, 0]
                 acq_index = 0
                 for i in range(n):
                     if not active[i]:
@@ -417,7 +414,7 @@ class FastLocalSearch(LocalSearch):
 
         out: list[tuple[float, Configuration]] = []
         for a, vec, obj in zip(acq_val_candidates, vectors, objects):
-            out.append((a, obj if obj is not None else Configuration(space, vector=vec)))
+            out.append((a, obj if obj is not None else Configuration(space, vector=vec.copy())))
         return out
 
 
