@@ -6,10 +6,12 @@
   samples are grouped once by a stable sort of their leaf ids, which gives every leaf the same values in the
   same order, and the same ``np.log(np.exp(values).mean())`` is taken of each group (groups of equal size
   as the rows of one block, see :func:`set_log_mean_leaf_values`).
-- Prediction: ``all_trees_pred`` runs one joblib ``Parallel`` per call (sequential with ``n_jobs=1``) and
-  validates the input with scikit-learn's ``validate_data``; here a finite 2-D float64 array of the right
-  width is cast to float32 (what ``validate_data`` does) and each tree's ``tree_.predict`` fills the same
-  ``(n, n_trees)`` float64 array. Anything else goes through the library's code.
+- Prediction: ``_impute_inactive`` has nothing to impute without conditions (but walks all
+  hyperparameters each call); ``all_trees_pred`` runs one joblib ``Parallel`` per call (sequential with
+  ``n_jobs=1``) and validates the input with scikit-learn's ``validate_data``. Here a finite 2-D float64
+  array of the right width is cast to float32 (what ``validate_data`` does) and each tree's
+  ``tree_.predict`` fills the same ``(n, n_trees)`` float64 array. Anything else goes through the
+  library's code.
 """
 
 from __future__ import annotations
@@ -68,7 +70,16 @@ def set_log_mean_leaf_values(tree: Any, X: np.ndarray, y: np.ndarray) -> None:
 
 
 class FastRandomForest(RandomForest):
-    """SMAC's ``RandomForest`` training a :class:`FastEPMRandomForest` (same trees, same predictions)."""
+    """SMAC's ``RandomForest`` training a :class:`FastEPMRandomForest` (same trees, same predictions).
+
+    ``_impute_inactive`` (called on every training and prediction) walks all hyperparameters to impute the
+    conditional ones; once it has classified them and found none conditional, it returns a copy at once.
+    """
+
+    def _impute_inactive(self, X: np.ndarray) -> np.ndarray:
+        if len(self._conditional) == self._n_hps and not any(self._conditional.values()):
+            return X.copy()
+        return super()._impute_inactive(X)
 
     def _train(self, X: np.ndarray, y: np.ndarray) -> FastRandomForest:
         X = self._impute_inactive(X)
