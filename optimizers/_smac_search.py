@@ -37,6 +37,7 @@ from ConfigSpace.hyperparameters import (
     UniformFloatHyperparameter,
     UniformIntegerHyperparameter,
 )
+from ConfigSpace.hyperparameters.distributions import UnitUniformContinuousDistribution
 from ConfigSpace.util import check_configuration
 from smac.acquisition.function.abstract_acquisition_function import AbstractAcquisitionFunction
 from smac.acquisition.maximizer.local_and_random_search import LocalAndSortedRandomSearch
@@ -94,7 +95,8 @@ def one_exchange_neighbours(
 
     Only for :func:`supported_space` spaces: without forbiddens every neighbour is accepted on its first try
     and ``change_hp_value`` only sets the one value. A two-valued categorical's neighbourhood is the other
-    value and its two shuffles of one element draw nothing, so no calls are made for it. Like the library
+    value and its two shuffles of one element draw nothing, so no calls are made for it; a uniform float's
+    neighbourhood is :func:`_continuous_neighbourhood`. Like the library
     it is lazy and raises ``ValueError`` from a hyperparameter's neighbourhood when that raises one.
 
     ``RandomState(seed)`` costs ~100 us (the bit generator gathers entropy before the legacy seeding);
@@ -103,7 +105,8 @@ def one_exchange_neighbours(
     """
     arr = vector
     nan_hps = np.isnan(arr)
-    # per hyperparameter: [hp, idx, n_left, neighbours, sample_size, max_iter, std, shuffle, generated, regen]
+    # per hyperparameter: [hp, idx, n_left, neighbours, sample_size, max_iter, std, shuffle, generated, regen,
+    # binary (a two-valued categorical), continuous (a uniform float's neighbourhood)]
     to_generate: list[list[Any]] = []
     n_randints_to_gen = 0
     for node in space._dag.nodes.values():
@@ -126,7 +129,11 @@ def one_exchange_neighbours(
             shuffle, regen = True, possible >= num_neighbors
         n_randints_to_gen += int(n_to_gen * 1.0)  # 1 + sqrt(number of forbiddens on the hp), here 1
         binary = isinstance(hp, CategoricalHyperparameter) and hp.size == 2
-        to_generate.append([hp, hp_idx, n_to_gen, [], sample_size, max_iter, std, shuffle, False, regen, binary])
+        continuous = type(hp._vector_dist) is UnitUniformContinuousDistribution \
+            and hp._neighborhood == hp._vector_dist.neighborhood
+        to_generate.append(
+            [hp, hp_idx, n_to_gen, [], sample_size, max_iter, std, shuffle, False, regen, binary, continuous]
+        )
     if pool is None:
         random = np.random.RandomState(seed)
     else:
@@ -144,7 +151,8 @@ def one_exchange_neighbours(
                 randint_idx = 0
             entry = to_generate[integers[randint_idx]]
             randint_idx += 1
-            hp, hp_idx, n_left, neighbours, sample_size, max_iter, std, shuffle, generated, regen, binary = entry
+            hp, hp_idx, n_left, neighbours, sample_size, max_iter, std, shuffle, generated, regen, binary, \
+                continuous = entry
             if n_left == 0:
                 continue
             for _ in range(max_iter):
@@ -156,7 +164,10 @@ def one_exchange_neighbours(
                     if binary:
                         neighbours = [1.0 if int(arr[hp_idx]) == 0 else 0.0]
                     else:
-                        values = hp._neighborhood(arr[hp_idx], n=sample_size, seed=random, std=std)
+                        if continuous:
+                            values = _continuous_neighbourhood(hp._vector_dist, arr[hp_idx], sample_size, std, random)
+                        else:
+                            values = hp._neighborhood(arr[hp_idx], n=sample_size, seed=random, std=std)
                         if shuffle:
                             random.shuffle(values)
                         neighbours = values.tolist()
@@ -174,6 +185,43 @@ def one_exchange_neighbours(
     finally:
         if pool is not None:
             pool.append(random)
+
+
+def _continuous_neighbourhood(
+    dist: Any, vector: float, n: int, std: float | None, seed: np.random.RandomState
+) -> np.ndarray:
+    """``dist.neighborhood(vector, n, std=std, seed=seed)`` of a ``UnitUniformContinuousDistribution``, i.e.
+    ConfigSpace 1.2.2's ``continuous_neighborhood`` with its default retries and sample multiplier.
+
+    The same draws in the same order; the schedule of growing standard deviations (``np.linspace``, whose
+    first value is ``std`` itself) is only computed when the first draw leaves too few values in bounds.
+    """
+    from ConfigSpace.hyperparameters import distributions as d
+
+    if std is None:
+        std = d.DEFAULT_VECTORIZED_NUMERIC_STD
+    lower, upper = dist.lower_vectorized, dist.upper_vectorized
+    sample_size = n * d.NEIGHBOR_GENERATOR_SAMPLE_MULTIPLIER
+    neighbors = np.empty(n + sample_size, dtype=np.float64)
+    offset = 0
+    range_size = upper - lower
+    stds: Any = (std,)
+    attempt = 0
+    while attempt < d.NEIGHBOR_GENERATOR_N_RETRIES + 1:
+        if attempt == 1:  # the library's full schedule; its first value (already used) is std
+            if std == d.DEFAULT_VECTORIZED_NUMERIC_STD:
+                stds = d._CACHED_LINSPACE
+            else:
+                stds = np.linspace(std, 1.0, d.NEIGHBOR_GENERATOR_N_RETRIES + 1, endpoint=True)
+        candidates = seed.normal(vector, stds[attempt] * range_size, size=(sample_size,))
+        valid = candidates[np.logical_and(candidates >= lower, candidates <= upper)]
+        neighbors[offset:offset + len(valid)] = valid
+        offset += len(valid)
+        if offset >= n:
+            return neighbors[:n]
+        attempt += 1
+    raise ValueError(f"Failed to find enough neighbors with {d.NEIGHBOR_GENERATOR_N_RETRIES} retries "
+                     f"around {vector} (std {std}): found {offset} of {n}.")
 
 
 class FastRandomSearch(RandomSearch):
