@@ -239,25 +239,31 @@ def test_run_history_bounds_equal_smacs() -> None:
         assert [type(v) for pair in x for v in pair] == [type(v) for pair in y for v in pair]
 
 
-def test_encoder_equals_smacs(tmp_path: Path) -> None:
+@pytest.mark.parametrize("history", ["RunHistory", "FastRunHistory", "FastRunHistory with a budget"])
+def test_encoder_equals_smacs(tmp_path: Path, history: str) -> None:
+    """Through the run history's dictionary (plain ``RunHistory``, or a budget), and through the columns a
+    ``FastRunHistory`` keeps; at every step of a run history with all kinds of statuses."""
     from smac import HyperparameterOptimizationFacade as HPO
     from smac import Scenario
     from smac.runhistory.runhistory import RunHistory
 
-    from optimizers._smac_runhistory import FastLogScaledEncoder
+    from optimizers._smac_runhistory import FastLogScaledEncoder, FastRunHistory
 
     cs = get_encoding("C").configspace(seed=0)
-    rh = RunHistory()
-    for _ in _fill(rh, cs):
-        pass
+    rh = RunHistory() if history == "RunHistory" else FastRunHistory()
     scenario = Scenario(cs, deterministic=True, seed=0, output_directory=tmp_path)
     lib, ours = HPO.get_runhistory_encoder(scenario), FastLogScaledEncoder(scenario)
     for encoder in (lib, ours):
         encoder.runhistory = rh
-    for budget in (None, [None]):
-        for x, y in zip(lib.transform(budget), ours.transform(budget)):
-            assert np.array_equal(x, y, equal_nan=True)
-        assert np.array_equal(lib.get_configurations(budget), ours.get_configurations(budget))
+    assert np.array_equal(lib.get_configurations(None), ours.get_configurations(None))  # empty
+    if history.endswith("budget"):
+        rh.add(cs.sample_configuration(), 0.5, budget=3.0)
+    for _ in _fill(rh, cs):
+        for budget in (None, [None]):
+            for x, y in zip(lib.transform(budget), ours.transform(budget)):
+                assert np.array_equal(x, y, equal_nan=True)
+            assert np.array_equal(lib.get_configurations(budget), ours.get_configurations(budget))
+    assert (rh.columns() is not None) == (history == "FastRunHistory") if isinstance(rh, FastRunHistory) else True
 
 
 # -- whole runs ----------------------------------------------------------------------------------------------
