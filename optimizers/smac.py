@@ -172,12 +172,17 @@ def make_facade(
     The forest takes the facade's defaults except ``n_trees``, ``n_jobs`` and ``max_leaf_nodes=None``: SMAC's
     2**20 can never bind (a tree has fewer leaves than data points) but makes scikit-learn pre-allocate a
     best-first tree, ~0.2 s per tree fit whatever the data size. Unlimited growth builds the same kind of
-    trees depth-first (different random-split order, same distribution). The config selector and
-    intensifier are SMAC's with hashed membership tests (identical decisions, see the helpers above), the
-    acquisition maximiser runs SMAC's random and local search on vectors (``optimizers._smac_search``).
-    ``library_components=True`` takes SMAC's own components instead, a collection of names from
-    :data:`FAST_COMPONENTS` only those. ``target_function``, ``n_trials`` and ``walltime_limit`` are for
-    running SMAC's own ``optimize()`` with these settings.
+    trees depth-first (different random-split order, same distribution).
+
+    Every component that costs time is SMAC's own algorithm with the same output, made cheaper
+    (:data:`FAST_COMPONENTS`): the config selector and intensifier with hashed membership tests (helpers
+    above); the acquisition maximiser running SMAC's random and local search on vectors
+    (``optimizers._smac_search``, ``optimizers._smac_sampling``); the forest with grouped leaf means and
+    direct tree predictions (``optimizers._smac_model``); the run history with incremental objective bounds
+    and trial columns, read by the encoder (``optimizers._smac_runhistory``). ``library_components=True``
+    takes SMAC's own components instead, a collection of names from :data:`FAST_COMPONENTS` only those.
+    ``target_function``, ``n_trials`` and ``walltime_limit`` are for running SMAC's own ``optimize()`` with
+    these settings.
     """
     from smac import HyperparameterOptimizationFacade as HPO
     from smac import Scenario
