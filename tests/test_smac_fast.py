@@ -211,6 +211,29 @@ def test_forest_equals_smacs_forest() -> None:
         assert np.array_equal(lib.all_trees_pred(Q.astype(np.float32)), ours.all_trees_pred(Q.astype(np.float32)))
 
 
+@pytest.mark.parametrize("name", ENCODINGS)
+def test_random_forest_model_equals_smacs(name: str) -> None:
+    from smac.model.random_forest import RandomForest
+
+    from optimizers._smac_model import FastRandomForest
+
+    cs = get_encoding(name).configspace(seed=4)
+    rng = np.random.default_rng(4)
+    X = _vectors(cs.sample_configuration(300))
+    y = np.where(rng.random(300) < 0.6, 0.0, np.log(0.05 + 0.3 * rng.random(300))).reshape(-1, 1)
+    opts = dict(log_y=True, n_trees=5, bootstrapping=True, ratio_features=1.0, min_samples_split=2, min_samples_leaf=1,
+                max_depth=2**20, max_leaf_nodes=None, seed=4, n_jobs=1)
+    lib, ours = RandomForest(cs, **opts), FastRandomForest(cs, **opts)
+    lib.train(X, y)
+    ours.train(X, y)
+    Q = _vectors(cs.sample_configuration(200))
+    for q in (Q, Q[:1], X):
+        for a, b in zip(lib.predict_marginalized(q), ours.predict_marginalized(q)):
+            assert np.array_equal(a, b)
+        for a, b in zip(lib.predict(q), ours.predict(q)):
+            assert np.array_equal(a, b)
+
+
 # -- run history and encoder ---------------------------------------------------------------------------------
 def _fill(rh, cs: ConfigurationSpace) -> None:
     from smac.runhistory.enumerations import StatusType
