@@ -76,6 +76,22 @@ class FastRandomForest(RandomForest):
     conditional ones; once it has classified them and found none conditional, it returns a copy at once.
     """
 
+    def predict_marginalized(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """As ``RandomForest.predict_marginalized`` (smac 2.4.1) without instance features: the forest's mean and
+        variance over trees, variances floored at ``VERY_SMALL_NUMBER`` (NaN too). The shape checks and the
+        warnings filter of ``AbstractModel.predict`` are skipped for a plain 2-D array of the right width."""
+        if (
+            self._n_features != 0 or self._apply_pca or not isinstance(X, np.ndarray) or X.ndim != 2
+            or X.shape[1] != self._n_hps or X.shape[1] != len(self._types) or self._rf is None
+            or len(self._conditional) != self._n_hps or any(self._conditional.values())
+        ):
+            return super().predict_marginalized(X)
+        means, vars_ = self._rf.predict(X)  # _impute_inactive would return an unchanged copy
+        mean, var = means.reshape((-1, 1)), vars_.reshape((-1, 1))
+        var[var < self._var_threshold] = self._var_threshold
+        var[np.isnan(var)] = self._var_threshold
+        return mean, var
+
     def _impute_inactive(self, X: np.ndarray) -> np.ndarray:
         if len(self._conditional) == self._n_hps and not any(self._conditional.values()):
             return X.copy()
