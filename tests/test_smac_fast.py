@@ -2,7 +2,7 @@
 
 Component tests run each replacement and the library's code on the same inputs and RNG states and compare
 outputs and RNG states afterwards. Trajectory tests compare whole ask/tell runs: in-process against the
-stock facade, and in a subprocess with ``PYTHONHASHSEED=6640`` against 300-trial references recorded from
+stock facade, and in a subprocess with ``PYTHONHASHSEED=6640`` against 200-trial references recorded from
 the stock facade (``tests/data/smac_make_reference.py``).
 """
 
@@ -300,7 +300,7 @@ def test_fast_facade_decides_like_stock_facade(name: str, n_trials: int) -> None
 
 
 def test_fast_facade_reproduces_recorded_stock_trajectories(tmp_path: Path) -> None:
-    """300 trials per encoding (dozens of retrains and local searches) against the stock facade's record."""
+    """200 trials per encoding (over 20 retrains and local searches) against the stock facade's record."""
     ref = _reference_module()
     out = tmp_path / "fast.npz"
     env = {**os.environ, "PYTHONHASHSEED": ref.HASHSEED}

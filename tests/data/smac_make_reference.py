@@ -23,7 +23,7 @@ import numpy as np
 
 HASHSEED = "6640"
 ENCODINGS = ("A", "B", "C", "nb201")
-TRIALS = 300
+TRIALS = 200
 SEED = 1
 REFERENCE = Path(__file__).with_name("smac_reference.npz")
 
