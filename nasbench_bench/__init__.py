@@ -1,14 +1,19 @@
-"""nasbench_bench: honest, fast, reproducible benchmarking of NAS optimizers on tabular benchmarks."""
+"""nasbench_bench: honest, fast, reproducible benchmarking of NAS optimizers on tabular benchmarks.
+
+The package reads as the data flow: a benchmark family's data (``nb101/``, ``nb201/``, registered in
+:mod:`.benchmarks`) -> :mod:`.table` (kept by :mod:`.store`) -> :mod:`.oracle` (the simulated clock) ->
+:mod:`.optimizer` (the interface; built-ins live in the top-level ``optimizers`` package) -> :mod:`.results`
+(one run record per run, driven by :mod:`.experiment` and :mod:`.runner`) -> :mod:`.analysis` -> :mod:`.plots`.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from nasbench_bench.spec import OPS, InvalidSpecError, ModelSpec, OutOfDomainError, is_valid
 from nasbench_bench.table import Table
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-__all__ = ["OPS", "InvalidSpecError", "ModelSpec", "OutOfDomainError", "Table", "__version__", "is_valid"]
+__all__ = ["Table", "__version__"]

@@ -21,7 +21,7 @@ import logging
 import warnings
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 from typing import NamedTuple
 
@@ -330,7 +330,8 @@ def average_rank(df: ResultsLike, grid: np.ndarray) -> pd.DataFrame:
 
     Within each seed (only seeds run by every optimizer of the benchmark) optimizers are ranked by
     incumbent regret: lowest = rank 1, ties share the average rank, NaN (no valid evaluation yet)
-    ranks after every value (several NaNs tie). Columns: benchmark, optimizer, time, mean_rank, n_seeds.
+    ranks after every value (several NaNs tie); before the first valid evaluation of any run ``mean_rank`` is
+    NaN. Columns: benchmark, optimizer, time, mean_rank, n_seeds.
     """
     grid = np.asarray(grid, dtype=np.float64)
     mats = regret_matrix(df, grid)
@@ -346,6 +347,7 @@ def average_rank(df: ResultsLike, grid: np.ndarray) -> pd.DataFrame:
         )  # (n_opt, n_seeds, n_grid)
         ranks = stats.rankdata(np.where(np.isnan(stack), np.inf, stack), method="average", axis=0)
         mean_rank = ranks.mean(axis=1)
+        mean_rank[:, np.isnan(stack).all(axis=(0, 1))] = np.nan  # before any evaluation nobody is ranked
         for i, opt in enumerate(opts):
             frames.append(
                 pd.DataFrame({"benchmark": bench, "optimizer": opt, "time": grid,
@@ -529,3 +531,100 @@ def format_table(df: pd.DataFrame, float_fmt: str = "{:.4g}") -> str:
 
     sep = "  ".join("-" * w for w in widths)
     return "\n".join([line(cols), sep, *(line(r) for r in body)])
+
+
+# --------------------------------------------------------------------------------------------------
+# results of one benchmark, as reports and plots use them
+
+RUN_ID = ["benchmark", "optimizer", "seed"]
+
+
+@dataclass
+class BenchmarkResults:
+    """Finished runs of one benchmark, and what a reader of their report or plot must be told."""
+
+    benchmark: str
+    prep: PreparedResults
+    score_metric: str  # "test", "validation", or "a/b" when runs mix metrics
+    synthetic: bool
+    budget: float  # simulated seconds (the largest run budget)
+    notes: list[str]  # exclusions, inconsistencies and derived values, one sentence each
+    runs_per_optimizer: pd.DataFrame  # optimizer, ok (finished), total
+    derived: list[str] = field(default_factory=list)  # the tables' DERIVED (not measured) values, e.g. times
+
+
+def _drop_runs(results: pd.DataFrame, bad: pd.DataFrame) -> pd.DataFrame:
+    """Remove the rows of the runs in ``bad`` (few runs; cheap pre-filter, exact check on the rest)."""
+    if bad.empty:
+        return results
+    maybe = results["optimizer"].isin(bad["optimizer"].unique()) & results["seed"].isin(bad["seed"].unique())
+    idx = pd.MultiIndex.from_frame(results.loc[maybe, RUN_ID])
+    drop = idx.isin(pd.MultiIndex.from_frame(bad[RUN_ID]))
+    keep = np.ones(len(results), dtype=bool)
+    keep[np.flatnonzero(maybe.to_numpy())[drop]] = False
+    return results.loc[keep]
+
+
+def by_benchmark(results: pd.DataFrame, runs: pd.DataFrame, only: str | None = None) -> list[BenchmarkResults]:
+    """Split per-evaluation ``results`` and the run table ``runs`` (``load_results``/``load_runs``) per benchmark.
+
+    Only runs with status ``done`` are kept; runs excluded, runs missing from either frame, score metrics that
+    differ between runs (regrets then are not comparable), differing budgets and the tables' DERIVED values
+    (e.g. training times computed, not measured: these set the simulated clock) are reported in ``notes``.
+    ``only`` restricts to one benchmark (``KeyError`` naming the available ones if absent).
+    """
+    benches = sorted(set(results["benchmark"].unique()) | set(runs["benchmark"].unique()))
+    if only is not None:
+        if only not in benches:
+            raise KeyError(f"benchmark {only!r} has no runs here (have: {', '.join(map(str, benches)) or 'none'})")
+        benches = [only]
+    in_results = set(results["benchmark"].unique())
+    out = []
+    for bench in benches:
+        res = results if in_results == {bench} else results[results["benchmark"] == bench]
+        rn = runs[runs["benchmark"] == bench]
+        notes: list[str] = []
+        bad = rn[rn["status"] != "done"]
+        if len(bad):
+            notes.append(f"{len(bad)} run(s) not finished (status != 'done') are EXCLUDED: "
+                         + ", ".join(f"{o}x{n}" for o, n in bad.groupby("optimizer", observed=True).size().items()))
+            res = _drop_runs(res, bad)
+        prep = prepare_results(res)
+        unknown = prep.runs.merge(rn[RUN_ID], on=RUN_ID, how="left", indicator=True)
+        n_unknown = int((unknown["_merge"] == "left_only").sum())
+        if n_unknown:
+            notes.append(f"{n_unknown} run(s) in the results have no entry in the run table (kept)")
+        n_silent = int((rn["status"] == "done").sum()) - (len(prep.runs) - n_unknown)
+        if n_silent > 0:
+            notes.append(f"{n_silent} finished run(s) have no evaluations in the results")
+        metrics = sorted(rn["score_metric"].dropna().unique())
+        metric = metrics[0] if len(metrics) == 1 else ("/".join(metrics) if metrics else "unknown")
+        if len(metrics) > 1:
+            notes.append(f"runs MIX score metrics {metrics}: regrets are not comparable")
+        synthetic = bool(rn["synthetic"].any()) if len(rn) else False
+        budgets = rn["budget_s"].dropna()
+        budget = float(budgets.max()) if len(budgets) else float(res["time"].max())
+        if budgets.nunique() > 1:
+            notes.append(f"budgets differ between runs ({budgets.min():.3g}..{budgets.max():.3g} s)")
+        per_opt = (rn.assign(ok=rn["status"] == "done").groupby("optimizer", observed=True)["ok"]
+                   .agg(ok="sum", total="size").reset_index())
+        texts = rn["derived"].dropna() if "derived" in rn else []
+        derived = sorted({d for text in texts for d in str(text).split("; ") if d})
+        notes.extend(derived)
+        out.append(BenchmarkResults(str(bench), prep, str(metric), synthetic, budget, notes, per_opt, derived))
+    return out
+
+
+def plot_grid(budget: float, n: int = 200) -> np.ndarray:
+    """The time grid regret curves are drawn on: log-spaced up to ``budget`` (1e7 s if unknown)."""
+    t_max = budget if budget > 0 else 1e7
+    return time_grid(min(10.0, t_max / 100.0), t_max, n)
+
+
+def describe_metric(metric: str) -> str:
+    """One line saying what the regret of a score metric measures."""
+    if metric == "test":
+        return "TEST regret: best test score in the table minus the incumbent's test score"
+    if metric == "validation":
+        return "VALIDATION regret: best validation score in the table minus the incumbent's validation score"
+    return f"regret on score metric {metric!r}"

@@ -6,7 +6,8 @@ integer = value, float = value) that the built-in optimizers manipulate cheaply.
 vector to the encoding's cell index (``-1`` = invalid); ``cell_ids()`` gives the key of every cell index so
 the oracle can line cells up with any table's rows.
 
-NAS-Bench-101 encodings A, B, C follow the paper (see ``shared/NB101_REFERENCE.md``, "Encodings").
+Each benchmark family defines its encodings in its own subpackage (``nb101/encodings.py``: the paper's A, B,
+C; ``nb201/encoding.py``) and lists them in its ``FAMILY``; :func:`get_encoding` finds them by name.
 """
 
 from __future__ import annotations
@@ -14,20 +15,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from itertools import compress
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nasbench_bench.spec import MAX_EDGES, OPS
-
 if TYPE_CHECKING:
     from ConfigSpace import ConfigurationSpace
-
-N_RAW_EDGES = 21
-N_MIDDLE = 5
-NB201_OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
-
 
 @dataclass(frozen=True)
 class Param:
@@ -53,7 +46,7 @@ class Encoding:
     """Base class of an encoding. Subclasses set ``name``, ``benchmark``, ``params`` and the mapping."""
 
     name: str = ""
-    benchmark: str = ""  # table family this encoding indexes: "nb101" or "nb201"
+    benchmark: str = ""  # the benchmark family whose cells this encoding indexes, e.g. "nb101"
     params: tuple[Param, ...] = ()
 
     # -- forms of a configuration ---------------------------------------------------------------------
@@ -88,6 +81,33 @@ class Encoding:
             else:
                 out[p.name] = float(v)
         return out
+
+    def problem(self, vector: Any) -> str | None:
+        """What is wrong with ``vector`` as a configuration vector of this encoding, or None."""
+        try:
+            v = np.asarray(vector, dtype=float)
+        except (TypeError, ValueError):
+            return f"{type(vector).__name__} {vector!r:.80} is not a vector of numbers"
+        if v.ndim != 1 or len(v) != self.dim:
+            return f"has shape {v.shape}; encoding {self.name!r} takes vectors of length {self.dim}"
+        lower, upper, integral = self._bounds
+        bad = ~np.isfinite(v)
+        if bad.any():
+            return f"{self.params[int(np.argmax(bad))].name} is {v[bad][0]} (not a finite number)"
+        bad = (v < lower) | (v > upper) | (integral & (v != np.floor(v)))
+        if bad.any():
+            i = int(np.argmax(bad))
+            p = self.params[i]
+            valid = (f"a choice index 0..{len(p.choices) - 1}" if p.kind == "cat" else
+                     f"an integer {p.lower:g}..{p.upper:g}" if p.kind == "int" else f"in [{p.lower:g}, {p.upper:g}]")
+            return f"{p.name} = {v[i]!r} is not {valid}"
+        return None
+
+    @cached_property
+    def _bounds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        lower = np.array([0.0 if p.kind == "cat" else p.lower for p in self.params], float)
+        upper = np.array([len(p.choices) - 1 if p.kind == "cat" else p.upper for p in self.params], float)
+        return lower, upper, np.array([p.kind != "float" for p in self.params])
 
     @cached_property
     def _choice_index(self) -> list[dict[Any, int]]:
@@ -129,6 +149,43 @@ class Encoding:
         cs.add(hps)
         return cs
 
+    # -- neighbourhood --------------------------------------------------------------------------------
+    def neighbours(self, vector: np.ndarray) -> np.ndarray:
+        """Every configuration one step from ``vector``, shape (m, dim), in a fixed order.
+
+        One step changes one hyperparameter: a categorical to each of its other choices, an integer by +-1
+        (within its bounds). Float hyperparameters have no discrete step: an encoding with floats overrides
+        this (encoding C does). Neighbours may be invalid or map to the same cell; callers decide.
+        """
+        v = np.asarray(vector, dtype=float)
+        cols, vals, int_cols, lo, hi = self._moves
+        keep = vals != v[cols]
+        c, x = cols[keep], vals[keep]
+        if len(int_cols):
+            cur = v[int_cols]
+            step_c = np.concatenate([int_cols, int_cols])
+            step_x = np.concatenate([cur - 1, cur + 1])
+            ok = (step_x >= np.concatenate([lo, lo])) & (step_x <= np.concatenate([hi, hi]))
+            c, x = np.concatenate([c, step_c[ok]]), np.concatenate([x, step_x[ok]])
+        out = np.repeat(v[None, :], len(c), axis=0)
+        out[np.arange(len(c)), c] = x
+        return out
+
+    @cached_property
+    def _moves(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(param, value) of every categorical move, and the integer params with their bounds."""
+        floats = [p.name for p in self.params if p.kind == "float"]
+        if floats:
+            raise NotImplementedError(
+                f"encoding {self.name!r} has float hyperparameters {floats} and defines no neighbourhood for them"
+            )
+        cols = [i for i, p in enumerate(self.params) if p.kind == "cat" for _ in p.choices]
+        vals = [j for p in self.params if p.kind == "cat" for j in range(len(p.choices))]
+        ints = [i for i, p in enumerate(self.params) if p.kind == "int"]
+        lower = np.array([self.params[i].lower for i in ints], dtype=float)
+        upper = np.array([self.params[i].upper for i in ints], dtype=float)
+        return np.array(cols, dtype=np.int64), np.array(vals, dtype=float), np.array(ints, dtype=np.int64), lower, upper
+
     # -- mapping to cells -----------------------------------------------------------------------------
     def cell_index(self, vector: np.ndarray) -> int:
         """Cell index of one vector, -1 if the configuration is invalid."""
@@ -146,135 +203,17 @@ class Encoding:
         return f"<{type(self).__name__} {self.benchmark}/{self.name}: {self.dim} hyperparameters>"
 
 
-def _op_params() -> list[Param]:
-    return [Param(f"op_node_{i}", "cat", OPS) for i in range(N_MIDDLE)]
+def encodings() -> dict[str, type[Encoding]]:
+    """Every encoding of every registered benchmark family, by name."""
+    from nasbench_bench.benchmarks import families
 
-
-class _NB101Encoding(Encoding):
-    benchmark = "nb101"
-
-    @cached_property
-    def space(self):  # -> SearchSpace (imported lazily: building it is expensive)
-        from nasbench_bench.space import get_space
-
-        return get_space()
-
-    def cell_ids(self) -> np.ndarray:
-        return self.space.hashes
-
-    def _codes(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(adjacency codes, valid mask) from vectors; ops are columns 0..4."""
-        raise NotImplementedError
-
-    def cell_indices(self, vectors: np.ndarray) -> np.ndarray:
-        vectors = np.atleast_2d(np.asarray(vectors, dtype=float))
-        codes, ok = self._codes(vectors)
-        ops = vectors[:, :N_MIDDLE].astype(np.int8)
-        out = np.full(len(vectors), -1, dtype=np.int64)
-        if ok.any():
-            out[ok] = self.space.index(codes[ok], ops[ok])
-        return out
-
-    def cell_index(self, vector: np.ndarray) -> int:
-        codes, ok = self._codes(np.asarray(vector, dtype=float)[None, :])
-        if not ok[0]:
-            return -1
-        v = vector
-        return self.space.index_one(int(codes[0]), (int(v[0]), int(v[1]), int(v[2]), int(v[3]), int(v[4])))
-
-
-_POW2 = (1 << np.arange(N_RAW_EDGES, dtype=np.int64)).astype(np.int64)
-_POW2_LIST = [1 << k for k in range(N_RAW_EDGES)]
-
-
-class EncodingA(_NB101Encoding):
-    """Paper encoding A: 5 op categoricals + 21 binary edges; more than 9 raw edges is invalid."""
-
-    name = "A"
-    params = tuple(_op_params() + [Param(f"edge_{k}", "cat", (0, 1)) for k in range(N_RAW_EDGES)])
-
-    def _codes(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        bits = vectors[:, N_MIDDLE:].astype(np.int64)
-        return bits @ _POW2, bits.sum(axis=1) <= MAX_EDGES
-
-    def cell_index(self, vector: np.ndarray) -> int:
-        v = vector.tolist() if isinstance(vector, np.ndarray) else vector
-        code = sum(compress(_POW2_LIST, v[N_MIDDLE:]))
-        if code.bit_count() > MAX_EDGES:
-            return -1
-        return self.space.index_one(code, (int(v[0]), int(v[1]), int(v[2]), int(v[3]), int(v[4])))
-
-
-class EncodingB(_NB101Encoding):
-    """Paper encoding B: 5 op categoricals + 9 categoricals choosing edge positions (0..20)."""
-
-    name = "B"
-    params = tuple(
-        _op_params() + [Param(f"edge_{k}", "cat", tuple(range(N_RAW_EDGES))) for k in range(MAX_EDGES)]
-    )
-
-    def _codes(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        pos = vectors[:, N_MIDDLE:].astype(np.int64)
-        codes = np.bitwise_or.reduce(np.left_shift(np.int64(1), pos), axis=1)
-        return codes, np.ones(len(vectors), dtype=bool)
-
-
-class EncodingC(_NB101Encoding):
-    """Paper encoding C: 5 op categoricals, ``num_edges`` 0..9 and 21 floats; the top ones become edges.
-
-    Ties between equal floats are broken by position (lower position first).
-    """
-
-    name = "C"
-    params = tuple(
-        _op_params()
-        + [Param("num_edges", "int", lower=0, upper=MAX_EDGES)]
-        + [Param(f"edge_{k}", "float", lower=0.0, upper=1.0) for k in range(N_RAW_EDGES)]
-    )
-
-    def _codes(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        k = vectors[:, N_MIDDLE].astype(np.int64)
-        vals = vectors[:, N_MIDDLE + 1 :]
-        order = np.argsort(-vals, axis=1, kind="stable")
-        ranks = np.empty_like(order)
-        np.put_along_axis(ranks, order, np.arange(N_RAW_EDGES)[None, :].repeat(len(vals), 0), axis=1)
-        chosen = ranks < k[:, None]
-        return chosen.astype(np.int64) @ _POW2, np.ones(len(vectors), dtype=bool)
-
-
-class EncodingNB201(Encoding):
-    """NAS-Bench-201: one op categorical per edge of the 4-node cell (6 edges x 5 ops = 15,625 cells)."""
-
-    name = "nb201"
-    benchmark = "nb201"
-    params = tuple(Param(f"Op{i}", "cat", NB201_OPS) for i in range(6))
-    _weights = 5 ** np.arange(5, -1, -1, dtype=np.int64)
-
-    def cell_indices(self, vectors: np.ndarray) -> np.ndarray:
-        return np.atleast_2d(np.asarray(vectors)).astype(np.int64) @ self._weights
-
-    def cell_index(self, vector: np.ndarray) -> int:
-        v = vector
-        return int(((((v[0] * 5 + v[1]) * 5 + v[2]) * 5 + v[3]) * 5 + v[4]) * 5 + v[5])
-
-    def cell_ids(self) -> np.ndarray:
-        idx = np.arange(5**6)
-        digits = [(idx // 5**p) % 5 for p in range(5, -1, -1)]
-        return np.array(["".join(str(d[i]) for d in digits) for i in idx], dtype="S6")
-
-
-ENCODINGS: dict[str, type[Encoding]] = {
-    "A": EncodingA,
-    "B": EncodingB,
-    "C": EncodingC,
-    "nb201": EncodingNB201,
-}
-DEFAULT_ENCODING = {"nb101": "A", "nb201": "nb201"}
+    return {name: cls for fam in families() for name, cls in fam.encodings.items()}
 
 
 def get_encoding(name: str) -> Encoding:
-    """An encoding by name ('A', 'B', 'C', 'nb201'); ``KeyError`` listing the valid names."""
+    """An encoding by name (e.g. 'A', 'B', 'C', 'nb201'); ``KeyError`` listing the valid names."""
+    known = encodings()
     try:
-        return ENCODINGS[name]()
+        return known[name]()
     except KeyError:
-        raise KeyError(f"unknown encoding {name!r}; valid: {sorted(ENCODINGS)}") from None
+        raise KeyError(f"unknown encoding {name!r}; valid: {sorted(known)}") from None

@@ -9,44 +9,58 @@ command line uses; its flags override the file's keys). The TOML keys::
     seeds = "0-499"                   # "0-9,20,30-31", a list [0, 1, 2] or an int N (= 0..N-1)
     time_budget = 1e7                 # simulated seconds
     encoding = "A"                    # optional: default A for nb101, nb201 for nb201-*/toy
-    max_evaluations = 100000          # optional safety cap on evaluations per run
+    max_evaluations = 100000          # optional: end each run after this many evaluations (part of its setting)
     data = "/path/to/nasbench_full.tfrecord"   # optional: the nb101 data (else --data / env)
+    plugins = ["my_optimizers"]       # optional: modules imported first (optimizers they @register)
     optimizers = ["rs", "re"]         # names, module:Class paths, or tables:
+
+    [limits]                          # optional safety limits: a run exceeding one FAILS with a message;
+    invalid_streak = 10000            #   they never change a run that stays within them (not in its setting)
+    evaluations = "auto"              #   "auto" = 10 x budget / cheapest evaluation + 10,000
+    wall_clock = 3600                 #   seconds per run (default: none)
 
     [[optimizers]]                    # (either form; not both in one file)
     name = "re"
     label = "re-pop50"                # optional, default: the name; must be unique
     hyperparameters = { population_size = 50 }
 
-Validation errors (:class:`ExperimentError`) name the offending key and value.
+Validation errors (:class:`ExperimentError`) name the offending key and value. Each optimizer is resolved once,
+when the experiment is built (:class:`OptimizerSpec`: its import path and its hyperparameters, defaults merged
+and checked); :meth:`Experiment.runs` creates each run's identity (:class:`~nasbench_bench.results.RunId`) once.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import math
 import os
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nasbench_bench.benchmarks import BENCHMARKS, benchmark_family, default_encoding
-from nasbench_bench.encodings import ENCODINGS, get_encoding
-from nasbench_bench.results import check_label, settings_hash
+from nasbench_bench.benchmarks import benchmark_family, benchmark_names, default_encoding
+from nasbench_bench.encodings import encodings, get_encoding
+from nasbench_bench.oracle import RunLimits
+from nasbench_bench.results import RunId, check_label, settings_hash
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["Experiment", "ExperimentError", "OptimizerSpec", "RunKey", "load_experiment", "parse_seeds"]
+__all__ = ["Experiment", "ExperimentError", "OptimizerSpec", "Run", "load_experiment", "parse_seeds"]
 
 TOP_KEYS = (
     "name", "description", "benchmark", "benchmarks", "optimizers", "seeds", "time_budget", "encoding",
-    "max_evaluations", "data",
+    "max_evaluations", "data", "plugins", "limits",
 )
+LIMIT_KEYS = ("invalid_streak", "evaluations", "wall_clock")
+#: Most seeds one experiment may have (a larger range is almost certainly a typo; split it otherwise).
+MAX_SEEDS = 100_000
 OPTIMIZER_KEYS = ("name", "label", "hyperparameters")
 MAX_SEED = 2**32 - 1
 
@@ -65,13 +79,14 @@ def parse_seeds(spec: str | int | Iterable[int | str]) -> tuple[int, ...]:
     if isinstance(spec, int):
         if spec <= 0:
             raise ValueError(f"a seed count must be positive, got {spec}")
+        _check_seed_count(spec, spec)
         return tuple(range(spec))
     items: list[Any]
     if isinstance(spec, str):
         items = [p.strip() for p in spec.split(",")]
     else:
         items = list(spec)
-    out: set[int] = set()
+    ranges: list[tuple[int, int]] = []
     for item in items:
         if isinstance(item, bool):
             raise ValueError(f"bad seed {item!r}")
@@ -89,10 +104,20 @@ def parse_seeds(spec: str | int | Iterable[int | str]) -> tuple[int, ...]:
             raise ValueError(f"seeds must be in 0..{MAX_SEED}, got {item!r}")
         if hi < lo:
             raise ValueError(f"reversed seed range {item!r}")
-        out.update(range(lo, hi + 1))
-    if not out:
+        ranges.append((lo, hi))
+    if not ranges:
         raise ValueError(f"no seeds in {spec!r}")
+    _check_seed_count(sum(hi - lo + 1 for lo, hi in ranges), spec)  # before expanding anything
+    out: set[int] = set()
+    for lo, hi in ranges:
+        out.update(range(lo, hi + 1))
     return tuple(sorted(out))
+
+
+def _check_seed_count(n: int, spec: Any) -> None:
+    if n > MAX_SEEDS:
+        raise ValueError(f"{spec!r} gives {n:,} seeds; at most {MAX_SEEDS:,} per experiment (the paper uses 500); "
+                         "split a larger study into several experiments")
 
 
 def parse_budget(value: Any) -> float:
@@ -110,23 +135,48 @@ def parse_budget(value: Any) -> float:
 
 @dataclass(frozen=True)
 class OptimizerSpec:
-    """One optimizer of an experiment: registry name or ``module:Class``, display label, overrides."""
+    """One optimizer of an experiment, resolved once: what the user gave and what it resolved to.
+
+    ``name`` is the registry name or ``module:Class`` as given, ``label`` the display label, ``overrides`` the
+    hyperparameters given; ``path`` is the importable ``module:Class`` workers load, ``hyperparameters`` the
+    class defaults merged with the overrides (checked by the class).
+    """
 
     name: str
     label: str
-    hyperparameters: Mapping[str, Any] = field(default_factory=dict)
+    overrides: Mapping[str, Any]
+    path: str
+    hyperparameters: Mapping[str, Any]
+    needs_fixed_hashseed: bool = False
+
+
+def resolve_optimizer(name: str, label: str, overrides: Mapping[str, Any]) -> OptimizerSpec:
+    """Import optimizer ``name`` once and check its hyperparameters; :class:`ExperimentError` naming the problem."""
+    from nasbench_bench.optimizer import OptimizerError, get_optimizer, import_path
+
+    try:
+        cls = get_optimizer(name)
+        hp = cls.resolve_hyperparameters(overrides)
+    except (OptimizerError, KeyError) as exc:
+        raise ExperimentError(str(exc.args[0]) if exc.args else f"optimizer {label!r}: {exc!r}") from None
+    if ":" in label and label == name:  # a path given without a label: the class's own name labels it
+        label = cls.name or cls.__name__.lower()
+    return OptimizerSpec(name=name, label=label, overrides=dict(overrides), path=import_path(cls),
+                         hyperparameters=hp, needs_fixed_hashseed=bool(cls.needs_fixed_hashseed))
 
 
 @dataclass(frozen=True)
-class RunKey:
-    """One run of an experiment."""
+class Run:
+    """One run of an experiment: its identity and everything a worker needs to perform it (plain data)."""
 
-    benchmark: str
+    id: RunId
     optimizer: OptimizerSpec
-    seed: int
     encoding: str
+    time_budget: float
+    max_evaluations: int | None
+    data: str | None
     settings: Mapping[str, Any]
-    settings_hash: str
+    limits: RunLimits = RunLimits()
 
 
 @dataclass(frozen=True)
@@ -142,6 +192,8 @@ class Experiment:
     max_evaluations: int | None = None
     data: str | None = None
     description: str = ""
+    limits: RunLimits = RunLimits()
+    plugins: tuple[str, ...] = ()
 
     def encoding_for(self, benchmark: str) -> str:
         return self.encoding or default_encoding(benchmark)
@@ -152,25 +204,29 @@ class Experiment:
         Hyperparameters are resolved (class defaults + overrides), so changing an optimizer's defaults
         changes the hash and old results are not mistaken for the new setting.
         """
-        from nasbench_bench.optimizer import get_optimizer
-
-        defaults = dict(get_optimizer(optimizer.name).defaults)
         return {
             "optimizer": optimizer.name,
-            "hyperparameters": {**defaults, **dict(optimizer.hyperparameters)},
+            "hyperparameters": dict(optimizer.hyperparameters),
             "encoding": self.encoding_for(benchmark),
             "time_budget": self.time_budget,
             "max_evaluations": self.max_evaluations,
         }
 
-    def run_keys(self) -> list[RunKey]:
-        """Every run, seed-major (all optimizers of seed 0 first) so partial results stay balanced."""
+    def runs(self, data: str | None = None) -> list[Run]:
+        """Every run, seed-major (all optimizers of seed 0 first) so partial results stay balanced.
+
+        ``data`` (default: the experiment's) is the resolved data path handed to the workers.
+        """
         per: list[tuple[str, OptimizerSpec, str, dict[str, Any], str]] = []
         for b in self.benchmarks:
             for o in self.optimizers:
                 s = self.settings(b, o)
                 per.append((b, o, self.encoding_for(b), s, settings_hash(s)))
-        return [RunKey(b, o, seed, enc, s, h) for seed in self.seeds for (b, o, enc, s, h) in per]
+        data = self.data if data is None else data
+        return [
+            Run(RunId(b, o.label, h, seed), o, enc, self.time_budget, self.max_evaluations, data, s, self.limits)
+            for seed in self.seeds for (b, o, enc, s, h) in per
+        ]
 
     @property
     def n_runs(self) -> int:
@@ -202,22 +258,23 @@ class Experiment:
             raise err("give either 'benchmark' or 'benchmarks', not both")
         braw = raw.get("benchmarks", raw.get("benchmark"))
         bkey = "benchmarks" if "benchmarks" in raw else "benchmark"
+        known_benchmarks = sorted(benchmark_names())
         if braw is None:
-            raise err(f"missing 'benchmark' (one of {sorted(BENCHMARKS)})")
+            raise err(f"missing 'benchmark' (one of {known_benchmarks})")
         blist = [b.strip() for b in braw.split(",")] if isinstance(braw, str) else braw
         if not isinstance(blist, list) or not blist or not all(isinstance(b, str) for b in blist):
             raise err(f"'{bkey}' must be a benchmark name or a list of them, got {braw!r}")
         for b in blist:
-            if b not in BENCHMARKS:
-                raise err(f"'{bkey}': unknown benchmark {b!r}; valid: {sorted(BENCHMARKS)}")
+            if b not in known_benchmarks:
+                raise err(f"'{bkey}': unknown benchmark {b!r}; valid: {known_benchmarks}")
         if len(set(blist)) != len(blist):
             raise err(f"'{bkey}' lists a benchmark twice: {blist!r}")
 
         # encoding
         encoding = raw.get("encoding")
         if encoding is not None:
-            if not isinstance(encoding, str) or encoding not in ENCODINGS:
-                raise err(f"'encoding' = {encoding!r} is not one of {sorted(ENCODINGS)}")
+            if not isinstance(encoding, str) or encoding not in encodings():
+                raise err(f"'encoding' = {encoding!r} is not one of {sorted(encodings())}")
             fam = get_encoding(encoding).benchmark
             for b in blist:
                 if benchmark_family(b) != fam:
@@ -245,6 +302,17 @@ class Experiment:
         data = raw.get("data")
         if data is not None and not isinstance(data, (str, os.PathLike)):
             raise err(f"'data' must be a path string, got {data!r}")
+        limits = _parse_limits(raw.get("limits", {}), err)
+        plugins = raw.get("plugins", [])
+        if isinstance(plugins, str):
+            plugins = [p.strip() for p in plugins.split(",") if p.strip()]
+        if not isinstance(plugins, list) or not all(isinstance(p, str) and p for p in plugins):
+            raise err(f"'plugins' must be a list of module names, got {plugins!r}")
+        for module in plugins:
+            try:
+                importlib.import_module(module)
+            except ImportError as exc:
+                raise err(f"'plugins': cannot import module {module!r}: {exc} (is its folder on PYTHONPATH?)") from None
 
         optimizers = _parse_optimizers(raw.get("optimizers"), err)
         return cls(
@@ -257,18 +325,43 @@ class Experiment:
             max_evaluations=max_evals,
             data=None if data is None else str(data),
             description=description,
+            limits=limits,
+            plugins=tuple(plugins),
         )
 
 
-def _parse_optimizers(raw: Any, err: Any) -> tuple[OptimizerSpec, ...]:
-    from nasbench_bench.optimizer import available
+def _parse_limits(raw: Any, err: Any) -> RunLimits:
+    if not isinstance(raw, Mapping):
+        raise err(f"'limits' must be a table (invalid_streak, evaluations, wall_clock), got {raw!r}")
+    bad = [k for k in raw if k not in LIMIT_KEYS]
+    if bad:
+        raise err(f"'limits': unknown key(s) {bad}; valid: {list(LIMIT_KEYS)}")
+    out: dict[str, Any] = {}
+    for key in ("invalid_streak", "evaluations"):
+        v = raw.get(key)
+        if key == "evaluations" and v == "auto":
+            v = None
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v <= 0):
+            also = ' or "auto"' if key == "evaluations" else ""
+            raise err(f"'limits.{key}' must be a positive integer{also}, got {v!r}")
+        out[key] = v
+    if "invalid_streak" not in raw:
+        out["invalid_streak"] = RunLimits.invalid_streak
+    wall = raw.get("wall_clock")
+    if wall is not None:
+        try:
+            wall = parse_budget(wall)
+        except ValueError:
+            raise err(f"'limits.wall_clock' must be a positive number of seconds, got {wall!r}") from None
+    return RunLimits(out["invalid_streak"], out["evaluations"], wall)
 
+
+def _parse_optimizers(raw: Any, err: Any) -> tuple[OptimizerSpec, ...]:
     if raw is None:
         raise err("missing 'optimizers' (e.g. optimizers = [\"rs\", \"re\"])")
     items = [p.strip() for p in raw.split(",") if p.strip()] if isinstance(raw, str) else raw
     if not isinstance(items, list) or not items:
         raise err(f"'optimizers' must be a non-empty list, got {raw!r}")
-    known = available()
     specs: list[OptimizerSpec] = []
     for i, item in enumerate(items):
         where = f"optimizers[{i}]"
@@ -282,17 +375,19 @@ def _parse_optimizers(raw: Any, err: Any) -> tuple[OptimizerSpec, ...]:
         name = item.get("name")
         if not isinstance(name, str) or not name:
             raise err(f"{where}: 'name' must be a non-empty string, got {name!r}")
-        if name not in known and ":" not in name:
-            raise err(f"{where}: unknown optimizer {name!r}; available: {sorted(known)} or 'package.module:Class'")
-        label = item.get("label", name.rpartition(":")[2].lower() if ":" in name else name)
+        hp = item.get("hyperparameters", {})
+        if not isinstance(hp, Mapping) or not all(isinstance(k, str) for k in hp):
+            raise err(f"{where}: 'hyperparameters' must be a table of name = value, got {hp!r}")
+        try:
+            spec = resolve_optimizer(name, str(item.get("label", name)), hp)
+        except ExperimentError as exc:
+            raise err(f"{where}: {exc}") from None
+        label = item.get("label", spec.label)
         try:
             check_label(label)
         except ValueError as exc:
             raise err(f"{where}: 'label': {exc}") from None
-        hp = item.get("hyperparameters", {})
-        if not isinstance(hp, Mapping) or not all(isinstance(k, str) for k in hp):
-            raise err(f"{where}: 'hyperparameters' must be a table of name = value, got {hp!r}")
-        specs.append(OptimizerSpec(name=name, label=label, hyperparameters=dict(hp)))
+        specs.append(dataclasses.replace(spec, label=label))
     labels = [s.label for s in specs]
     dup = sorted({lab for lab in labels if labels.count(lab) > 1})
     if dup:
@@ -308,6 +403,11 @@ def read_experiment_file(path: str | os.PathLike[str]) -> dict[str, Any]:
             return tomllib.load(fh)
     except FileNotFoundError:
         raise ExperimentError(f"experiment file {str(path)!r} not found") from None
+    except IsADirectoryError:
+        raise ExperimentError(f"{str(path)!r} is a directory, not an experiment file (e.g. experiments/quick.toml)"
+                              ) from None
+    except (PermissionError, UnicodeDecodeError) as exc:
+        raise ExperimentError(f"cannot read experiment file {str(path)!r}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ExperimentError(f"{path}: invalid TOML: {exc}") from None
 
@@ -319,6 +419,8 @@ def load_experiment(path: str | os.PathLike[str], overrides: Mapping[str, Any] |
     if "benchmark" in given or "benchmarks" in given:
         raw.pop("benchmark", None)
         raw.pop("benchmarks", None)
+    if isinstance(given.get("limits"), Mapping) and isinstance(raw.get("limits"), Mapping):
+        given["limits"] = {**raw["limits"], **given["limits"]}  # flags override single limits
     raw.update(given)
     return Experiment.from_dict(raw, source=str(path), default_name=Path(path).stem)
 
@@ -330,12 +432,14 @@ def experiment_dict(exp: Experiment) -> dict[str, Any]:
         "description": exp.description,
         "benchmarks": list(exp.benchmarks),
         "optimizers": [
-            {"name": o.name, "label": o.label, "hyperparameters": dict(o.hyperparameters)} for o in exp.optimizers
+            {"name": o.name, "label": o.label, "hyperparameters": dict(o.overrides)} for o in exp.optimizers
         ],
         "seeds": _compact_seeds(exp.seeds),
         "time_budget": exp.time_budget,
         "encoding": exp.encoding,
         "max_evaluations": exp.max_evaluations,
+        "limits": exp.limits.as_dict(),
+        "plugins": list(exp.plugins),
     }
 
 

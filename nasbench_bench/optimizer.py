@@ -6,13 +6,16 @@ hpbandster and SMAC do). Configurations are encoding vectors (see :mod:`nasbench
 dicts. The search only ever sees :class:`~nasbench_bench.oracle.Evaluation` (no test accuracy).
 
 Optimizers are found by name: built-ins, classes registered with :func:`register`, the
-``nasbench_bench.optimizers`` entry-point group, or a dotted path ``package.module:Class``.
+``nasbench_bench.optimizers`` entry-point group, a dotted path ``package.module:Class``, or a *parametrized*
+name ``prefix:argument`` whose prefix is in :data:`FACTORIES` (a function builds the class from the argument,
+e.g. a wrapper around another optimizer). :func:`import_path` gives what a worker process resolves again.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import math
 from collections.abc import Mapping
 from importlib.metadata import entry_points
 from typing import Any, ClassVar
@@ -35,7 +38,25 @@ BUILTINS: dict[str, str] = {
     "smac": "optimizers.smac:SMAC",
     "hb": "optimizers.hyperband:Hyperband",
     "bohb": "optimizers.bohb:BOHB",
+    "ls": "optimizers.local_search:LocalSearch",
+    "optuna-tpe": "optimizers.optuna_samplers:OptunaTPE",
+    "optuna-cmaes": "optimizers.optuna_samplers:OptunaCmaEs",
+    "optuna-qmc": "optimizers.optuna_samplers:OptunaQMC",
+    "optuna-random": "optimizers.optuna_samplers:OptunaRandom",
+    "asha": "optimizers.asha:ASHA",
 }
+
+
+#: Parametrized optimizer names: prefix -> "module:function"; ``function(argument) -> type[Optimizer]`` builds
+#: the class of ``"prefix:argument"`` (imported only when used).
+FACTORIES: dict[str, str] = {
+    "optuna": "optimizers.optuna_samplers:sampler_optimizer",  # optuna:SamplerClassName
+    "lce": "optimizers.lce:make_lce",  # learning-curve early stopping around a single-fidelity optimizer: lce:re
+}
+
+
+class OptimizerError(ValueError):
+    """An optimizer that cannot be found or loaded, or hyperparameters it does not accept."""
 
 
 class Optimizer:
@@ -51,19 +72,33 @@ class Optimizer:
     multi_fidelity: ClassVar[bool] = False
     #: True if runs are only reproducible with a fixed PYTHONHASHSEED (the runner then guarantees one).
     needs_fixed_hashseed: ClassVar[bool] = False
+    #: Set on classes built by a :data:`FACTORIES` entry: the parametrized name that builds them again.
+    import_path: ClassVar[str] = ""
 
     def __init__(self, encoding: Encoding, seed: int = 0, **hyperparameters: Any) -> None:
-        unknown = sorted(set(hyperparameters) - set(self.defaults))
-        if unknown:
-            raise TypeError(
-                f"optimizer {self.name or type(self).__name__!r} has no hyperparameter(s) {unknown}; "
-                f"valid: {sorted(self.defaults)}"
-            )
         self.encoding = encoding
         self.seed = int(seed)
         self.rng = np.random.default_rng(self.seed)
-        self.hp: dict[str, Any] = {**self.defaults, **hyperparameters}
+        self.hp: dict[str, Any] = self.resolve_hyperparameters(hyperparameters)
         self.setup()
+
+    @classmethod
+    def resolve_hyperparameters(cls, overrides: Mapping[str, Any]) -> dict[str, Any]:
+        """``defaults`` overridden by ``overrides``; :class:`OptimizerError` naming unknown names."""
+        unknown = sorted(set(overrides) - set(cls.defaults))
+        if unknown:
+            raise OptimizerError(
+                f"unknown hyperparameter(s) {unknown} for optimizer {cls.name or cls.__name__!r}; "
+                f"valid: {sorted(cls.defaults)}"
+            )
+        hp = {**cls.defaults, **overrides}
+        cls.check_hyperparameters(hp)
+        return hp
+
+    @classmethod
+    def check_hyperparameters(cls, hp: Mapping[str, Any]) -> None:
+        """Raise :class:`OptimizerError` naming a hyperparameter value this optimizer cannot use (override it;
+        :func:`check_number` helps). Called once per experiment, before anything runs."""
 
     def setup(self) -> None:
         """Called at the end of ``__init__``: build state from ``self.hp``."""
@@ -76,10 +111,53 @@ class Optimizer:
         """Receive the evaluation of a configuration returned by :meth:`ask`."""
 
     def run(self, oracle: Oracle) -> None:
-        """Drive the search until the oracle raises :class:`BudgetExhausted` (default: ask/tell loop)."""
+        """Drive the search until the oracle raises :class:`BudgetExhausted` (default: ask/tell loop, every
+        configuration checked: a bad one raises :class:`OptimizerError` naming the optimizer and the problem)."""
         while True:
             config = self.ask()
-            self.tell(config, oracle.evaluate(config))
+            self.tell(config, oracle.evaluate(self.checked(config)))
+
+    def checked(self, config: Any) -> np.ndarray | Mapping[str, Any]:
+        """``config`` if it is a valid configuration of the encoding (a vector or a dict), else
+        :class:`OptimizerError` saying what ``ask()`` returned and what is wrong with it."""
+        who = f"optimizer {self.name or type(self).__name__!r}: ask() returned a configuration that"
+        if isinstance(config, Mapping):
+            try:
+                vector = self.encoding.to_vector(config)
+            except (TypeError, ValueError) as exc:
+                raise OptimizerError(f"{who} is not valid: {exc}") from None
+            problem = self.encoding.problem(vector)
+            if problem is not None:
+                raise OptimizerError(f"{who} {problem}")
+            return config
+        problem = self.encoding.problem(config)
+        if problem is not None:
+            raise OptimizerError(f"{who} {problem}")
+        return config
+
+
+def check_number(
+    optimizer: type[Optimizer] | str, hp: Mapping[str, Any], key: str, *, integer: bool = False,
+    minimum: float | None = None, maximum: float | None = None, exclusive_minimum: bool = False,
+    exclusive_maximum: bool = False, optional: bool = False,
+) -> None:
+    """Check that ``hp[key]`` is a number (an int when ``integer``) within the bounds (None allowed if
+    ``optional``); :class:`OptimizerError` naming the optimizer, the hyperparameter and what is wrong."""
+    name = optimizer if isinstance(optimizer, str) else (optimizer.name or optimizer.__name__)
+    v = hp.get(key)
+    if v is None and optional:
+        return
+    kind = "an integer" if integer else "a number"
+    ok_type = isinstance(v, int) if integer else isinstance(v, (int, float))
+    if isinstance(v, bool) or not ok_type or (not integer and not math.isfinite(float(v))):
+        raise OptimizerError(f"optimizer {name!r}: hyperparameter {key}={v!r} must be {kind}"
+                             + (" or None" if optional else ""))
+    if minimum is not None and (v <= minimum if exclusive_minimum else v < minimum):
+        raise OptimizerError(f"optimizer {name!r}: hyperparameter {key}={v!r} must be "
+                             f"{'>' if exclusive_minimum else '>='} {minimum}")
+    if maximum is not None and (v >= maximum if exclusive_maximum else v > maximum):
+        raise OptimizerError(f"optimizer {name!r}: hyperparameter {key}={v!r} must be "
+                             f"{'<' if exclusive_maximum else '<='} {maximum}")
 
 
 def run_optimizer(optimizer: Optimizer, oracle: Oracle) -> Trajectory:
@@ -108,18 +186,18 @@ def register(cls: type[Optimizer]) -> type[Optimizer]:
 def _load_path(path: str) -> type[Optimizer]:
     module_name, _, attr = path.partition(":")
     if not attr:
-        raise ValueError(f"optimizer path {path!r} must look like 'package.module:ClassName'")
+        raise OptimizerError(f"optimizer path {path!r} must look like 'package.module:ClassName'")
     try:
         obj: Any = importlib.import_module(module_name)
     except ImportError as exc:
-        raise ValueError(f"cannot import module {module_name!r} for optimizer {path!r}: {exc}") from exc
+        raise OptimizerError(f"cannot import module {module_name!r} for optimizer {path!r}: {exc}") from exc
     for part in attr.split("."):
         try:
             obj = getattr(obj, part)
         except AttributeError:
-            raise ValueError(f"module {module_name!r} has no {attr!r} (optimizer {path!r})") from None
+            raise OptimizerError(f"module {module_name!r} has no {attr!r} (optimizer {path!r})") from None
     if not (isinstance(obj, type) and issubclass(obj, Optimizer)):
-        raise TypeError(f"{path!r} is not a subclass of nasbench_bench.Optimizer")
+        raise OptimizerError(f"{path!r} is not a subclass of nasbench_bench.optimizer.Optimizer")
     return obj
 
 
@@ -144,12 +222,25 @@ def get_optimizer(name: str) -> type[Optimizer]:
     eps = _entry_points()
     if name in eps:
         return _load_path(eps[name])
-    if ":" in name:
+    prefix, sep, argument = name.partition(":")
+    if sep and prefix in FACTORIES:
+        return _from_factory(prefix, argument)
+    if sep:
         return _load_path(name)
-    raise KeyError(f"unknown optimizer {name!r}; available: {sorted(available())} or 'package.module:Class'")
+    raise KeyError(f"unknown optimizer {name!r}; available: {sorted(available())} or 'package.module:Class'"
+                   + (f" or one of the forms {sorted(p + ':...' for p in FACTORIES)}" if FACTORIES else ""))
 
 
-def optimizer_path(name: str) -> str:
-    """An importable ``module:Class`` path for ``name`` (what worker processes resolve)."""
-    cls = get_optimizer(name)
-    return f"{cls.__module__}:{cls.__qualname__}"
+def _from_factory(prefix: str, argument: str) -> type[Optimizer]:
+    module_name, _, attr = FACTORIES[prefix].partition(":")
+    factory = getattr(importlib.import_module(module_name), attr)
+    cls = factory(argument)
+    if not (isinstance(cls, type) and issubclass(cls, Optimizer)):
+        raise OptimizerError(f"{prefix}:{argument!r} did not give an Optimizer subclass")
+    cls.import_path = f"{prefix}:{argument}"
+    return cls
+
+
+def import_path(cls: type[Optimizer]) -> str:
+    """What a worker passes to :func:`get_optimizer` to get ``cls`` again (``module:Class`` or ``prefix:arg``)."""
+    return cls.__dict__.get("import_path") or f"{cls.__module__}:{cls.__qualname__}"

@@ -6,11 +6,36 @@ training time. Invalid configurations cost nothing and are recorded. An evaluati
 time budget is not performed: :class:`BudgetExhausted` is raised instead, so a finished run never exceeds
 its budget. The incumbent is the best validation accuracy observed so far (over all budgets); its regret is
 ``table.best_score - table.score[incumbent]`` (mean test accuracy at the top budget for NAS-Bench-101).
+
+Safety limits (:class:`RunLimits`) stop runaway runs that the simulated budget alone would never end (an
+optimizer proposing only invalid configurations, which cost no simulated time): too many invalid proposals in
+a row, too many evaluations in all, or too much wall-clock time raise :class:`RunawayRun`; the runner records
+such a run as failed with that message.
+
+Fidelities. A fidelity is a :class:`Fidelity` ``(budget, halfway)``: the training run of ``budget`` epochs, read
+at its end or, where the table records it (NAS-Bench-101's ``evaluation_data[1]``, the ``halfway_*`` arrays of an
+:class:`~nasbench_bench.nb101.cache.NB101Table`), at its halfway point (epoch ``budget // 2`` *of that same run*).
+The accounting follows the tables' semantics:
+
+* every budget is a **separate training run**: ``evaluate(config, budget)`` draws a fresh trial and charges that
+  run's full recorded time, whatever was evaluated before (moving a cell from 12 to 36 epochs charges the whole
+  36-epoch time);
+* ``evaluate(config, budget, halfway=True)`` draws a trial, charges its recorded halfway time and *pauses* that run
+  (``Evaluation.run_id`` identifies it); ``resume(run_id)`` completes exactly that run: the same trial of the same
+  cell and budget, charged exactly ``train_time - halfway_train_time`` (its full minus its halfway time), returning
+  its end-of-training metrics. A halfway evaluation followed by its resumption costs exactly one full run; a run
+  is resumed at most once;
+* the run record's ``budget`` column holds the epochs the reported metrics are at: the budget, or ``budget // 2``
+  for a halfway evaluation (the epochs the official API's ``stop_halfway`` counts).
+
+``evaluate(config)`` (top budget, end of training) is unchanged by all this: same draws, same records. A resumption
+draws nothing (its trial is known).
 """
 
 from __future__ import annotations
 
 import math
+import time
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,13 +44,72 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from nasbench_bench.encodings import Encoding
+from nasbench_bench.stream import UniformStream
 from nasbench_bench.table import Table
-
-_UNIFORM_BLOCK = 4096
 
 
 class BudgetExhausted(Exception):
     """Raised by :meth:`Oracle.evaluate` once the run's simulated time budget is spent."""
+
+
+class RunawayRun(RuntimeError):
+    """A run stopped by a safety limit (:class:`RunLimits`); the message says which and how to change it."""
+
+
+#: Default cap on consecutive invalid proposals.
+MAX_CONSECUTIVE_INVALID = 10_000
+
+
+@dataclass(frozen=True)
+class RunLimits:
+    """Safety limits of a run (None = no limit). They never change a run that stays within them.
+
+    ``invalid_streak``: invalid proposals in a row; ``evaluations``: evaluations in all (the runner's default
+    is :func:`default_max_evaluations`); ``wall_clock``: real seconds since the oracle was created. The
+    command line sets them with ``--limit-invalid-streak``, ``--limit-evaluations`` and ``--run-timeout``.
+    """
+
+    invalid_streak: int | None = MAX_CONSECUTIVE_INVALID
+    evaluations: int | None = None
+    wall_clock: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"invalid_streak": self.invalid_streak, "evaluations": self.evaluations or "auto",
+                "wall_clock": self.wall_clock}
+
+
+def default_max_evaluations(table: Table, time_budget: float) -> int:
+    """A generous bound on a sane run's evaluations: 10x the most valid evaluations the budget can pay for
+    (budget / the cheapest recorded evaluation), plus 10,000."""
+    times = np.asarray(table.train_time)
+    cheapest = float(np.nanmin(np.where(times > 0, times, np.nan))) if np.any(times > 0) else 1.0
+    return int(min(10 * time_budget / cheapest + 10_000, 2**62))
+
+class Fidelity(NamedTuple):
+    """A fidelity: the training run of ``budget`` epochs, read at its end or (``halfway``) at epoch ``budget // 2``.
+
+    ``str`` / :meth:`parse` spell it ``"12"`` or ``"108/2"`` (the halfway point of the 108-epoch run).
+    """
+
+    budget: int
+    halfway: bool = False
+
+    @property
+    def epochs(self) -> int:
+        """Epochs trained when the metrics are read (``budget // 2`` halfway, as the official API counts)."""
+        return self.budget // 2 if self.halfway else self.budget
+
+    def __str__(self) -> str:
+        return f"{self.budget}/2" if self.halfway else str(self.budget)
+
+    @classmethod
+    def parse(cls, text: str | int) -> Fidelity:
+        """``"12"`` -> ``Fidelity(12)``, ``"108/2"`` -> ``Fidelity(108, halfway=True)``; ``ValueError`` otherwise."""
+        raw = str(text).strip()
+        head, sep, tail = raw.partition("/")
+        if not head.isdigit() or (sep and tail.strip() != "2"):
+            raise ValueError(f"a fidelity is a budget like '12' or a halfway point like '108/2', got {text!r}")
+        return cls(int(head), bool(sep))
 
 
 class Evaluation(NamedTuple):
@@ -35,13 +119,19 @@ class Evaluation(NamedTuple):
     valid_acc: float  # NaN when invalid
     train_acc: float  # NaN when invalid or not recorded by the table
     cost: float  # simulated seconds charged (0 when invalid)
-    budget: int  # fidelity evaluated (e.g. epochs)
+    budget: int  # the training run's budget (e.g. epochs)
     time: float  # simulated clock after this evaluation
+    halfway: bool = False  # read at the run's halfway point (epoch budget // 2), not at its end
+    run_id: int = -1  # halfway evaluations: the paused run, for Oracle.resume; -1 otherwise
 
     @property
     def loss(self) -> float:
         """1 - validation accuracy (1.0 for invalid configurations), for minimising libraries."""
         return 1.0 - self.valid_acc if self.valid else 1.0
+
+    @property
+    def fidelity(self) -> Fidelity:
+        return Fidelity(self.budget, self.halfway)
 
 
 @dataclass(frozen=True)
@@ -50,7 +140,7 @@ class Trajectory:
 
     time: np.ndarray  # float64 cumulative simulated seconds after the evaluation
     row: np.ndarray  # int64 table row, -1 when invalid
-    budget: np.ndarray  # int64 fidelity
+    budget: np.ndarray  # int64 epochs of the metrics: the budget, or budget // 2 for a halfway evaluation
     trial: np.ndarray  # int8 trial drawn, -1 when invalid
     valid_acc: np.ndarray  # float64
     train_acc: np.ndarray  # float64
@@ -69,8 +159,9 @@ class Oracle:
         encoding: maps configurations to cells; its ``cell_ids()`` must be present in ``table``.
         time_budget: simulated seconds (paper: 1e7).
         seed: seeds the trial draws (an int or a ``SeedSequence``).
-        max_evaluations: optional cap on evaluations (valid or not), a safety net against optimizers that
-            propose only invalid configurations; reaching it ends the run like the budget does.
+        max_evaluations: optional cap on evaluations (valid or not), part of the protocol: reaching it ends
+            the run like the budget does.
+        limits: safety limits (:class:`RunLimits`); exceeding one raises :class:`RunawayRun`.
     """
 
     def __init__(
@@ -80,6 +171,7 @@ class Oracle:
         time_budget: float = 1e7,
         seed: int | np.random.SeedSequence = 0,
         max_evaluations: int | None = None,
+        limits: RunLimits | None = None,
     ) -> None:
         if not (time_budget > 0 and math.isfinite(time_budget)):
             raise ValueError(f"time_budget must be a positive finite number of seconds, got {time_budget!r}")
@@ -87,7 +179,8 @@ class Oracle:
         self.encoding = encoding
         self.time_budget = float(time_budget)
         self.max_evaluations = max_evaluations
-        self._rng = np.random.default_rng(seed)
+        self._trials = UniformStream(np.random.default_rng(seed))
+        self._next_uniform = self._trials.next
         self._row_of_cell, self._score, self._rows_np, self._score_np = _lookups(table, encoding)
         self._packed, self._nt_const = _packed(table)
         self._ntrials = np.asarray(table.n_trials).view(np.ndarray)  # plain view: memmap indexing is slow
@@ -95,13 +188,14 @@ class Oracle:
         self._top = len(table.budgets) - 1
         self._budget_idx = {int(b): i for i, b in enumerate(table.budgets)}
         self._top_budget = int(table.budgets[-1])
-        self._uniform: list[float] = []
-        self._u = 0
+        self._paused: dict[int, tuple[int, int, int]] = {}  # run id -> (row, budget index, trial) paused halfway
+        self._runs = 0  # run ids handed out
         self.clock = 0.0
         self.exhausted = False
         self._inc_row = -1
         self._inc_val = -math.inf
         self._regret = math.nan
+        # the run record (lists: appending is the cheapest per evaluation; the safety limits bound its length)
         self._t: list[float] = []
         self._row: list[int] = []
         self._bud: list[int] = []
@@ -110,46 +204,138 @@ class Oracle:
         self._tr: list[float] = []
         self._inc: list[int] = []
         self._reg: list[float] = []
+        self.limits = limits or RunLimits()
+        lim = self.limits
+        self._max_streak = lim.invalid_streak if lim.invalid_streak is not None else math.inf
+        self._max_total = lim.evaluations if lim.evaluations is not None else math.inf
+        self._max_protocol = max_evaluations if max_evaluations is not None else math.inf
+        self._deadline = time.monotonic() + lim.wall_clock if lim.wall_clock is not None else math.inf
+        self._streak = 0  # invalid proposals since the last valid one
+        # evaluations at which _check_open must look closer (limits, the protocol's max_evaluations)
+        self._next_check = min(_CLOCK_EVERY, self._max_total, self._max_protocol)
+
+    # -- fidelities ----------------------------------------------------------------------------------
+    @property
+    def has_halfway(self) -> bool:
+        """True if the table records halfway evaluations (NAS-Bench-101's ``halfway_*`` arrays)."""
+        return all(hasattr(self.table, f"halfway_{m}") for m in ("train_time", "valid_acc", "train_acc"))
+
+    def fidelities(self, halfway: bool = True) -> tuple[Fidelity, ...]:
+        """The table's fidelities, cheapest first (by epochs): every budget and, with ``halfway`` and where the
+        table records them, the halfway points of every budget."""
+        out = [Fidelity(int(b)) for b in self.table.budgets]
+        if halfway and self.has_halfway:
+            out += [Fidelity(int(b), True) for b in self.table.budgets]
+        return tuple(sorted(out, key=lambda f: (f.epochs, not f.halfway)))
 
     # -- charged evaluations --------------------------------------------------------------------------
-    def evaluate(self, config: Mapping[str, Any] | np.ndarray, budget: int | None = None) -> Evaluation:
-        """Evaluate a configuration (dict or vector) at ``budget`` (default: the table's top budget)."""
+    def evaluate(
+        self, config: Mapping[str, Any] | np.ndarray, budget: int | None = None, *, halfway: bool = False
+    ) -> Evaluation:
+        """Evaluate a configuration (dict or vector) at ``budget`` (default: the table's top budget); with
+        ``halfway`` at that run's halfway point (the run is then paused: see :meth:`resume`)."""
         if isinstance(config, Mapping):
             vector = self.encoding.to_vector(config)
         else:
             vector = config
-        return self.evaluate_cell(self.encoding.cell_index(vector), budget)
+        if halfway:
+            return self.evaluate_cell(self.encoding.cell_index(vector), budget, halfway=True)
+        return self.evaluate_cell(self.encoding.cell_index(vector), budget)  # the call subclasses may override
 
-    def evaluate_cell(self, cell: int, budget: int | None = None) -> Evaluation:
+    def evaluate_cell(self, cell: int, budget: int | None = None, halfway: bool = False) -> Evaluation:
         """Evaluate the encoding's cell index ``cell`` (-1 = invalid configuration)."""
-        if self.exhausted or (self.max_evaluations is not None and len(self._t) >= self.max_evaluations):
-            self.exhausted = True
-            raise BudgetExhausted(self._stop_reason())
+        if halfway:
+            return self._evaluate_halfway(cell, budget)
+        if self.exhausted or len(self._t) >= self._next_check:
+            self._check_open()
         b, fid = self._resolve_budget(budget)
         row = self._row_of_cell[cell] if cell >= 0 else -1
         if row < 0:
-            if cell >= 0:
-                raise KeyError(
-                    f"cell {self.encoding.cell_ids()[cell]!r} is valid but absent from table "
-                    f"{self.table.name!r} ({self.table.n_cells:,} cells)"
-                )
+            self._table_row(cell)  # raises for a valid cell the table lacks
             self._append(self.clock, -1, fid, -1, math.nan, math.nan)
+            self._streak += 1
+            if self._streak >= self._max_streak:
+                self._runaway_invalid()
             return Evaluation(False, math.nan, math.nan, 0.0, fid, self.clock)
-        if self._u >= len(self._uniform):
-            self._refill()
-        trial = int(self._uniform[self._u] * (self._nt_const or self._ntrials[row, b]))
-        self._u += 1
+        trial = int(self._next_uniform() * (self._nt_const or self._ntrials[row, b]))
         cost, val, tr = self._packed[row, b, trial].tolist()  # one memory access for the three values
+        self._charge(row, fid, trial, cost, val, tr)
+        return Evaluation(True, val, tr, cost, fid, self.clock)
+
+    def _evaluate_halfway(self, cell: int, budget: int | None) -> Evaluation:
+        """As :meth:`evaluate_cell`, read at the run's halfway point; the drawn trial is paused for :meth:`resume`."""
+        self._check_open()
+        b, fid = self._resolve_budget(budget)
+        half = self._halfway_packed()
+        row = self._table_row(cell)
+        if row < 0:
+            self._append(self.clock, -1, fid // 2, -1, math.nan, math.nan)
+            self._streak += 1
+            if self._streak >= self._max_streak:
+                self._runaway_invalid()
+            return Evaluation(False, math.nan, math.nan, 0.0, fid, self.clock, True)
+        trial = int(self._next_uniform() * (self._nt_const or self._ntrials[row, b]))
+        cost, val, tr = half[row, b, trial].tolist()
+        self._charge(row, fid // 2, trial, cost, val, tr)
+        run_id = self._runs
+        self._runs += 1
+        self._paused[run_id] = (row, b, trial)
+        return Evaluation(True, val, tr, cost, fid, self.clock, True, run_id)
+
+    def resume(self, run_id: int) -> Evaluation:
+        """Complete the run paused by the halfway evaluation that returned ``run_id``.
+
+        The same trial of the same cell and budget continues: it is charged exactly its recorded full time minus
+        its halfway time and returns its end-of-training metrics. ``ValueError`` for an unknown or already
+        resumed run.
+        """
+        self._check_open()
+        try:
+            row, b, trial = self._paused[run_id]
+        except KeyError:
+            raise ValueError(f"no run {run_id!r} is paused at its halfway point (resume takes the run_id of a "
+                             "halfway evaluation, once)") from None
+        t_full, val, tr = self._packed[row, b, trial].tolist()
+        cost = max(0.0, t_full - float(self._halfway_packed()[row, b, trial, 0]))  # recorded times are cumulative
+        self._charge(row, int(self.table.budgets[b]), trial, cost, val, tr)
+        del self._paused[run_id]
+        return Evaluation(True, val, tr, cost, int(self.table.budgets[b]), self.clock, False)
+
+    def _check_open(self) -> None:
+        """Raise if no evaluation may start now: budget spent, the protocol's cap reached, a limit exceeded."""
+        if self.exhausted or len(self._t) >= self._max_protocol:
+            self.exhausted = True
+            raise BudgetExhausted(self._stop_reason())
+        if len(self._t) >= self._next_check:
+            self._check_limits()
+
+    def _table_row(self, cell: int) -> int:
+        """Table row of a cell index (-1 for an invalid configuration); ``KeyError`` if the table lacks the cell."""
+        row = self._row_of_cell[cell] if cell >= 0 else -1
+        if row < 0 and cell >= 0:
+            raise KeyError(
+                f"cell {self.encoding.cell_ids()[cell]!r} is valid but absent from table "
+                f"{self.table.name!r} ({self.table.n_cells:,} cells)"
+            )
+        return row
+
+    def _charge(self, row: int, epochs: int, trial: int, cost: float, val: float, tr: float) -> None:
+        """Charge one valid evaluation (or raise :class:`BudgetExhausted` if it does not fit) and record it."""
         if self.clock + cost > self.time_budget:
             self.exhausted = True
             raise BudgetExhausted(self._stop_reason())
         self.clock += cost
+        self._streak = 0
         if val > self._inc_val:
             self._inc_val = val
             self._inc_row = row
             self._regret = self._best - self._score[row]
-        self._append(self.clock, row, fid, trial, val, tr)
-        return Evaluation(True, val, tr, cost, fid, self.clock)
+        self._append(self.clock, row, epochs, trial, val, tr)
+
+    def _halfway_packed(self) -> np.ndarray:
+        if not self.has_halfway:
+            raise ValueError(f"table {self.table.name!r} records no halfway evaluations (only NAS-Bench-101 does)")
+        return _packed_halfway(self.table)
 
     def evaluate_cells(self, cells: np.ndarray, budget: int | None = None) -> None:
         """Evaluate many cells in order, exactly as repeated :meth:`evaluate_cell` calls would.
@@ -160,8 +346,15 @@ class Oracle:
         """
         if self.exhausted:
             raise BudgetExhausted(self._stop_reason())
+        self._check_limits()
         b, fid = self._resolve_budget(budget)
         cells = np.asarray(cells, dtype=np.int64)
+        runaway = self._runaway_cut(cells)
+        if runaway is not None:  # evaluate up to the evaluation that hits a limit, then fail like one at a time
+            if runaway:
+                self.evaluate_cells(cells[:runaway], budget)
+            self.evaluate_cell(int(cells[runaway]), budget)
+            raise AssertionError("unreachable: the evaluation above exceeds a limit")  # pragma: no cover
         stop_at_cap = False
         if self.max_evaluations is not None and len(self._t) + len(cells) > self.max_evaluations:
             cells, stop_at_cap = cells[: max(0, self.max_evaluations - len(self._t))], True
@@ -175,7 +368,7 @@ class Oracle:
             self.evaluate_cell(int(cells[first]), budget)
         ok = rows >= 0
         vr = rows[ok]
-        u = np.asarray(self._take(len(vr)))
+        u = np.asarray(self._trials.take(len(vr)))
         trial = (u * self._ntrials[vr, b]).astype(np.int64)
         packed = self._packed[vr, b, trial]  # (m, 3): train_time, valid_acc, train_acc
         cost = packed[:, 0]
@@ -216,6 +409,9 @@ class Oracle:
         self._tr.extend(tr_col.tolist())
         self._inc.extend(inc_col.tolist())
         self._reg.extend(reg_col.tolist())
+        if n:
+            valid_pos = np.flatnonzero(ok_done)
+            self._streak = n - 1 - int(valid_pos[-1]) if len(valid_pos) else self._streak + n
         if n_ok:
             self.clock = float(clock[-1])
             if improved.any():
@@ -225,6 +421,43 @@ class Oracle:
             self.exhausted = True
             raise BudgetExhausted(self._stop_reason())
 
+    def _runaway_cut(self, cells: np.ndarray) -> int | None:
+        """Index in a batch of the evaluation that would exceed a limit (None: the batch stays within them)."""
+        room = self._max_total - len(self._t)
+        cut = int(room) if room < len(cells) else None
+        if self._streak + len(cells) >= self._max_streak:
+            valid = cells >= 0  # an absent valid cell fails the run anyway, before any streak ends
+            pos = np.arange(len(cells))
+            last_valid = np.maximum.accumulate(np.where(valid, pos, -1))
+            streak = np.where(last_valid >= 0, pos - last_valid, self._streak + pos + 1)
+            hit = np.flatnonzero(streak >= self._max_streak)
+            if len(hit) and (cut is None or hit[0] < cut):
+                cut = int(hit[0])
+        return cut
+
+    def _check_limits(self) -> None:
+        self._next_check = min(len(self._t) + _CLOCK_EVERY, self._max_total, self._max_protocol)
+        if len(self._t) >= self._max_total:
+            self.exhausted = True
+            raise RunawayRun(
+                f"stopped after {len(self._t):,} evaluations (safety limit evaluations={self.limits.evaluations:,}; "
+                f"clock {self.clock:.1f} of {self.time_budget:g} s): the optimizer keeps proposing without "
+                "spending the budget; raise the limit (--limit-evaluations) if this is intended"
+            )
+        if time.monotonic() > self._deadline:
+            self.exhausted = True
+            raise RunawayRun(f"stopped after {self.limits.wall_clock:g} s of wall-clock time (the run's timeout, "
+                             f"--run-timeout) at {len(self._t):,} evaluations, clock {self.clock:.1f} of "
+                             f"{self.time_budget:g} s")
+
+    def _runaway_invalid(self) -> None:
+        self.exhausted = True
+        raise RunawayRun(
+            f"stopped after {self._streak:,} invalid configurations in a row (safety limit invalid_streak="
+            f"{self.limits.invalid_streak:,}): the optimizer does not find valid configurations of this "
+            "encoding; raise the limit (--limit-invalid-streak) if this is intended"
+        )
+
     def _resolve_budget(self, budget: int | None) -> tuple[int, int]:
         if budget is None:
             return self._top, self._top_budget
@@ -232,21 +465,6 @@ class Oracle:
         if b < 0:
             raise ValueError(f"budget {budget!r} is not in table {self.table.name!r}; valid: {list(self._budget_idx)}")
         return b, int(budget)
-
-    def _refill(self) -> None:
-        self._uniform = self._rng.random(_UNIFORM_BLOCK).tolist()
-        self._u = 0
-
-    def _take(self, m: int) -> list[float]:
-        """The next ``m`` uniforms of the trial stream (same sequence as one-at-a-time draws)."""
-        out: list[float] = []
-        while len(out) < m:
-            if self._u >= len(self._uniform):
-                self._refill()
-            k = min(m - len(out), len(self._uniform) - self._u)
-            out.extend(self._uniform[self._u : self._u + k])
-            self._u += k
-        return out
 
     def _append(self, t: float, row: int, fid: int, trial: int, val: float, tr: float) -> None:
         self._t.append(t)
@@ -291,6 +509,8 @@ class Oracle:
         )
 
 
+_CLOCK_EVERY = 256  # evaluations between checks of the wall clock and the evaluation cap
+
 _CACHE: weakref.WeakKeyDictionary[Table, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
@@ -315,6 +535,21 @@ def _lookups(table: Table, encoding: Encoding) -> tuple[list[int], list[float], 
     rows_list, rows_arr = per_table[key]
     score_list, score_arr = per_table["score"]
     return rows_list, score_list, rows_arr, score_arr
+
+
+def coverage(table: Table, encoding: Encoding) -> tuple[int, int]:
+    """(cells of the encoding's space present in the table, cells of the space)."""
+    rows = _lookups(table, encoding)[2]
+    return int((rows >= 0).sum()), len(rows)
+
+def _packed_halfway(table: Table) -> np.ndarray:
+    """(N, E, T, 3) array of the halfway (train_time, valid_acc, train_acc), memoised per table."""
+    per_table = _CACHE.setdefault(table, {})
+    if "halfway" not in per_table:
+        per_table["halfway"] = np.stack(
+            [table.halfway_train_time, table.halfway_valid_acc, table.halfway_train_acc], axis=-1  # type: ignore[attr-defined]
+        )
+    return per_table["halfway"]
 
 
 def _packed(table: Table) -> tuple[np.ndarray, int]:

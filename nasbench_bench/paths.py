@@ -1,4 +1,8 @@
-"""Where converted caches live, and atomic file writes used by every writer in the suite."""
+"""Where converted caches live, and the atomic file writes every writer in the suite uses.
+
+Files and directories the suite creates get the permissions the user's umask gives (``tempfile`` would make
+them private).
+"""
 
 from __future__ import annotations
 
@@ -25,6 +29,18 @@ def cache_dir(override: str | os.PathLike[str] | None = None) -> Path:
     return root
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def apply_umask(path: str | os.PathLike[str]) -> None:
+    """Give a file (0666) or directory (0777) the permissions the user's umask allows."""
+    mode = 0o777 if os.path.isdir(path) else 0o666
+    os.chmod(path, mode & ~_umask())
+
+
 @contextmanager
 def atomic_path(dest: str | os.PathLike[str], suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path beside ``dest``; on success it replaces ``dest`` atomically.
@@ -40,6 +56,7 @@ def atomic_path(dest: str | os.PathLike[str], suffix: str = "") -> Iterator[Path
         yield tmp_path
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
+        apply_umask(tmp_path)
         os.replace(tmp_path, dest)
     finally:
         if tmp_path.exists():

@@ -6,6 +6,7 @@ import logging
 import os
 import zlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from nasbench_bench.paths import atomic_path
+
+if TYPE_CHECKING:
+    from nasbench_bench.space_analysis import SpaceAnalysis
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +34,7 @@ KNOWN_COLORS: dict[str, str] = {
 }
 _EXTRA = ["#e377c2", "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173",
           "#3182bd", "#31a354"]
-_STYLES = ["-", "--", "-.", ":"]
+_STYLES = ["-", "--", "-."]  # dotted is reserved for "not every run has a value yet"
 
 
 def optimizer_color(label: str) -> str:
@@ -48,6 +52,11 @@ def regret_label(score_metric: str) -> str:
     if score_metric in ("test", "validation"):
         return f"{score_metric} regret"
     return f"regret ({score_metric})"
+
+
+def time_label(time_note: str = "") -> str:
+    """Axis label of the simulated clock; ``time_note`` (e.g. the table's DERIVED training times) on a second line."""
+    return "simulated wall-clock time [s]" + (f"\n{time_note}" if time_note else "")
 
 
 def _title(title: str, synthetic: bool) -> str:
@@ -88,10 +97,11 @@ def plot_figure7(
     ci: float = 0.95,
     quantiles: tuple[float, float] = (0.25, 0.75),
     final_time: float | None = None,
+    time_note: str = "",
 ) -> list[Path]:
     """Draw :func:`figure7` and write ``path_stem.png`` and ``path_stem.pdf``; returns both paths."""
     fig = figure7(summary_curves, final_ecdf, title, score_metric=score_metric, synthetic=synthetic,
-                  band=band, ci=ci, quantiles=quantiles, final_time=final_time)
+                  band=band, ci=ci, quantiles=quantiles, final_time=final_time, time_note=time_note)
     return save_figure(fig, path_stem, _title(title, synthetic))
 
 
@@ -102,9 +112,10 @@ def plot_ranks(
     *,
     score_metric: str = "test",
     synthetic: bool = False,
+    time_note: str = "",
 ) -> list[Path]:
     """Draw :func:`ranks_figure` and write ``path_stem.png`` and ``path_stem.pdf``; returns both paths."""
-    fig = ranks_figure(avg_rank, title, score_metric=score_metric, synthetic=synthetic)
+    fig = ranks_figure(avg_rank, title, score_metric=score_metric, synthetic=synthetic, time_note=time_note)
     return save_figure(fig, path_stem, _title(title, synthetic))
 
 
@@ -119,6 +130,7 @@ def figure7(
     ci: float = 0.95,
     quantiles: tuple[float, float] = (0.25, 0.75),
     final_time: float | None = None,
+    time_note: str = "",
 ) -> Figure:
     """Two panels like the paper's Figure 7.
 
@@ -126,8 +138,11 @@ def figure7(
     valid evaluation (the mean is then over those runs); the shaded band is the bootstrap CI of
     the mean (``band='ci'``) or the run quantiles (``band='quantile'``), said in the legend; ``ci`` and
     ``quantiles`` only label the band and must match what :func:`summarize_curves` was given.
+    The axes start where the data start (the first time any run has a value; the smallest positive value
+    drawn); a band or mean reaching regret 0 runs to the bottom edge, with a note.
     Right: ECDF of the final regret per optimizer (log x); a regret of exactly 0 cannot sit on a
-    log axis and is drawn at a floor value noted in the panel.
+    log axis and is drawn at a floor value noted in the panel. ``time_note`` is printed under the time axis
+    (the table's DERIVED training times, which set the simulated clock).
     """
     if band not in ("ci", "quantile"):
         raise ValueError("band must be 'ci' or 'quantile'")
@@ -138,11 +153,14 @@ def figure7(
     ax, ax2 = fig.subplots(1, 2)
 
     lo_col, hi_col = ("ci_low", "ci_high") if band == "ci" else ("q_low", "q_high")
+    bands: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]] = []
     if band == "ci":
         band_text = f"{ci:.0%} bootstrap CI of the mean"
     else:
         band_text = f"{quantiles[0]:.0%}-{quantiles[1]:.0%} quantiles of runs"
     t_all = summary_curves["time"].to_numpy(dtype=float) if len(summary_curves) else np.array([10.0, 1e7])
+    drawn: list[np.ndarray] = []  # positive values on the axis, for its limits
+    floors: list[np.ndarray] = []  # band lows, which may reach 0 (not drawable on a log axis)
     for opt, grp in summary_curves.groupby("optimizer", sort=True):
         grp = grp.sort_values("time")
         t = grp["time"].to_numpy(dtype=float)
@@ -161,12 +179,27 @@ def figure7(
                 ls=_linestyle(str(opt)), lw=1.6, label=f"{opt} (n={n_runs})")
         lo, hi = grp[lo_col].to_numpy(dtype=float), grp[hi_col].to_numpy(dtype=float)
         ok = np.isfinite(lo) & np.isfinite(hi) & (hi > 0)
-        ax.fill_between(t, np.where(ok, np.maximum(lo, 1e-12), np.nan), np.where(ok, hi, np.nan),
+        bands.append((t, lo, hi, ok, color))
+        drawn += [mean[show], hi[ok]]
+        floors.append(lo[ok])
+    values = np.concatenate(drawn) if drawn else np.array([])
+    lows = np.concatenate(floors) if floors else np.array([])
+    positive = np.concatenate([values, lows[lows > 0]])
+    y_lo = float(positive.min()) / 1.5 if len(positive) else 1e-3
+    y_hi = float(values.max()) * 1.5 if len(values) else 1.0
+    for t, lo, hi, ok, color in bands:  # a band reaching 0 runs to the bottom edge, not to 1e-12
+        ax.fill_between(t, np.where(ok, np.maximum(lo, y_lo), np.nan), np.where(ok, hi, np.nan),
                         color=color, alpha=0.18, lw=0)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlim(float(np.min(t_all)), float(np.max(t_all)))
-    ax.set_xlabel("simulated wall-clock time [s]")
+    ax.set_ylim(y_lo, max(y_hi, y_lo * 10))
+    has_data = (summary_curves["n_runs"].to_numpy() > 0) if "n_runs" in summary_curves else np.ones(len(t_all), bool)
+    t_first = float(np.min(t_all[has_data])) if has_data.any() else float(np.min(t_all))
+    ax.set_xlim(t_first, float(np.max(t_all)))
+    if len(lows) and (lows <= 0).any():
+        ax.text(0.02, 0.02, "a band at the bottom edge reaches regret 0 (not drawable on a log axis)",
+                transform=ax.transAxes, fontsize=7, va="bottom")
+    ax.set_xlabel(time_label(time_note), fontsize=10 if not time_note else 8)
     ax.set_ylabel(f"mean {ylab}")
     ax.grid(True, which="major", alpha=0.3)
     handles, labels = ax.get_legend_handles_labels()
@@ -206,8 +239,9 @@ def ranks_figure(
     *,
     score_metric: str = "test",
     synthetic: bool = False,
+    time_note: str = "",
 ) -> Figure:
-    """Average rank (1 = lowest regret) vs simulated time, log x."""
+    """Average rank (1 = lowest regret) vs simulated time, log x (``time_note`` under the time axis)."""
     _single_benchmark(avg_rank, "avg_rank")
     fig = Figure(figsize=(7, 4.6))
     ax = fig.subplots()
@@ -217,13 +251,147 @@ def ranks_figure(
                 lw=1.6, label=str(opt))
     n_opt = avg_rank["optimizer"].nunique()
     ax.set_xscale("log")
-    if len(avg_rank):
-        ax.set_xlim(float(avg_rank["time"].min()), float(avg_rank["time"].max()))
+    ranked = avg_rank.loc[np.isfinite(avg_rank["mean_rank"].to_numpy(dtype=float)), "time"]
+    if len(ranked):  # from the first evaluation on: before it nobody is ranked
+        ax.set_xlim(float(ranked.min()), float(avg_rank["time"].max()))
         ax.set_ylim(0.9, n_opt + 0.1)
         n_seeds = int(avg_rank["n_seeds"].max()) if "n_seeds" in avg_rank else 0
         ax.legend(fontsize=8, title=f"paired over {n_seeds} seeds", title_fontsize=8)
-    ax.set_xlabel("simulated wall-clock time [s]")
+    ax.set_xlabel(time_label(time_note), fontsize=10 if not time_note else 8)
     ax.set_ylabel(f"average rank by {regret_label(score_metric)} (1 = best)")
     ax.grid(True, which="major", alpha=0.3)
     fig.suptitle(_title(title, synthetic), color="red" if synthetic else "black")
     return fig
+
+
+# -- search-space analysis (nasbench_bench.space_analysis) ---------------------------------------------------------
+def _missing(ax: object, text: str) -> None:
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=9, wrap=True)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _budget_colors(budgets: list[int]) -> dict[int, tuple[float, ...]]:
+    from matplotlib import colormaps
+
+    cmap = colormaps["viridis"]
+    n = max(len(budgets) - 1, 1)
+    return {b: cmap(0.85 * i / n) for i, b in enumerate(budgets)}
+
+
+def space_distributions_figure(sa: SpaceAnalysis) -> Figure:
+    """ECDFs of validation (solid) and test (dashed) accuracy and of training time per budget; trial noise."""
+    fig = Figure(figsize=(15, 4.4))
+    ax_acc, ax_time, ax_noise = fig.subplots(1, 3)
+    colors = _budget_colors(sa.budgets)
+    for (metric, budget), grp in sa.ecdfs.groupby(["metric", "budget"], sort=True):
+        ax = ax_time if metric == "time" else ax_acc
+        ls = "--" if metric == "test" else "-"
+        label = f"{budget}" if metric == "time" else f"{'test' if metric == 'test' else 'validation'}, budget {budget}"
+        ax.step(grp["value"], grp["ecdf"], where="post", color=colors[int(budget)], ls=ls, lw=1.5, label=label)
+    has = set(sa.ecdfs["metric"])
+    if {"valid", "test"} & has:
+        ax_acc.set_xlabel("accuracy (mean over trials)")
+        ax_acc.set_ylabel("fraction of cells (ECDF)")
+        ax_acc.legend(fontsize=7)
+        ax_acc.grid(True, alpha=0.3)
+        if "test" not in has:
+            ax_acc.set_title("no test split in this table", fontsize=9)
+    else:
+        _missing(ax_acc, "no accuracy in this table")
+    if "time" in has:
+        ax_time.set_xscale("log")
+        ax_time.set_xlabel("training time [s] (mean over trials)")
+        ax_time.legend(fontsize=7, title="budget", title_fontsize=7)
+        ax_time.grid(True, alpha=0.3)
+    else:
+        _missing(ax_time, "no training time in this table")
+    if len(sa.noise):
+        raw = sa.noise["value"].to_numpy(dtype=float)
+        floor = float(raw[raw > 0].min()) / 10.0 if (raw > 0).any() else 1e-6
+        ax_noise.step(np.maximum(raw, floor), sa.noise["ecdf"], where="post", color="k", lw=1.5)
+        if (raw <= 0).any():
+            ax_noise.text(0.02, 0.97, f"no noise (0) drawn at {floor:.0e}", transform=ax_noise.transAxes, fontsize=8,
+                          va="top")
+        ax_noise.set_xscale("log")
+        ax_noise.set_xlabel(f"max - min validation accuracy over trials, budget {sa.budgets[-1]}")
+        ax_noise.grid(True, alpha=0.3)
+    else:
+        _missing(ax_noise, "fewer than 2 trials per cell: no trial noise")
+    fig.suptitle(_title(f"{sa.name}: distributions over all {sa.summary.get('cells', 0):,} cells", sa.synthetic),
+                 color="red" if sa.synthetic else "black")
+    return fig
+
+
+def space_cost_figure(sa: SpaceAnalysis) -> Figure:
+    """Training time and parameter count against accuracy (hexbin densities, log colour)."""
+    fig = Figure(figsize=(12, 4.6))
+    axes = fig.subplots(1, 2)
+    for ax, col, label in ((axes[0], "time", f"training time [s], budget {sa.budgets[-1]}"),
+                           (axes[1], "params", sa.params_label)):
+        x, y = sa.cost[col].to_numpy(dtype=float), sa.cost["score"].to_numpy(dtype=float)
+        ok = np.isfinite(x) & np.isfinite(y)
+        if not ok.any():
+            _missing(ax, f"no {label} in this table")
+            continue
+        hb = ax.hexbin(x[ok], y[ok], gridsize=60, bins="log", mincnt=1, cmap="viridis")
+        fig.colorbar(hb, ax=ax, label="cells")
+        ax.set_xlabel(label)
+        ax.set_ylabel(sa.score_label)
+    fig.suptitle(_title(f"{sa.name}: cost vs accuracy", sa.synthetic), color="red" if sa.synthetic else "black")
+    return fig
+
+
+def space_ops_figure(sa: SpaceAnalysis) -> Figure:
+    """Median accuracy (and interquartile band) by how many times each op occurs in the cell."""
+    fig = Figure(figsize=(7, 4.6))
+    ax = fig.subplots()
+    if sa.ops.empty:
+        _missing(ax, "op composition unknown for this table")
+    tab10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
+    for i, (op, grp) in enumerate(sa.ops.groupby("op", sort=False)):
+        color = tab10[i % len(tab10)]
+        ax.plot(grp["count"], grp["median"], marker="o", color=color, label=str(op))
+        ax.fill_between(grp["count"], grp["q25"], grp["q75"], color=color, alpha=0.15, lw=0)
+    if not sa.ops.empty:
+        ax.set_xlabel("number of this op in the cell")
+        ax.set_ylabel(f"{sa.score_label}\n(median, band: 25-75 %)")
+        ax.legend(fontsize=8)
+        ax.grid(True, alpha=0.3)
+    fig.suptitle(_title(f"{sa.name}: accuracy by op composition", sa.synthetic),
+                 color="red" if sa.synthetic else "black")
+    return fig
+
+
+def space_locality_figure(sa: SpaceAnalysis) -> Figure:
+    """Random-walk autocorrelation by lag; fraction of strict local optima next to an i.i.d. landscape's."""
+    fig = Figure(figsize=(11, 4.4))
+    ax, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2, 1]})
+    s = sa.summary
+    ax.plot(sa.rwa["lag"], sa.rwa["rwa"], marker="o", color="#1f77b4")
+    ax.axhline(0.0, color="k", lw=0.8)
+    ax.set_xlabel(f"lag (steps of a random walk over the neighbourhood of encoding {s.get('encoding')})")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_ylabel(f"autocorrelation of {sa.score_label}")
+    ax.set_title(f"random-walk autocorrelation ({s.get('random_walks')})", fontsize=9)
+    ax.grid(True, alpha=0.3)
+    frac, rand = s.get("local_optima_fraction", np.nan), s.get("local_optima_fraction_if_random", np.nan)
+    ax2.bar(["this table", "i.i.d. scores"], [frac, rand], color=["#1f77b4", "#7f7f7f"])
+    for i, v in enumerate((frac, rand)):
+        ax2.text(i, v, f"{v:.3%}", ha="center", va="bottom", fontsize=8)
+    ax2.set_ylabel("fraction of strict local optima")
+    ax2.set_title(f"{s.get('local_optima')} of {s.get('configurations_with_neighbours'):,} configurations "
+                  f"({s.get('configurations')})", fontsize=9)
+    fig.suptitle(_title(f"{sa.name}: locality", sa.synthetic), color="red" if sa.synthetic else "black")
+    return fig
+
+
+def plot_space(sa: SpaceAnalysis, out_dir: str | os.PathLike[str]) -> list[Path]:
+    """Write the four search-space figures of ``sa`` to ``out_dir`` (PNG and PDF each); returns the paths."""
+    out = Path(out_dir)
+    paths: list[Path] = []
+    for stem, make in (("distributions", space_distributions_figure), ("cost", space_cost_figure),
+                       ("ops", space_ops_figure), ("locality", space_locality_figure)):
+        fig = make(sa)
+        paths += save_figure(fig, out / stem, _title(f"{sa.name}: {stem}", sa.synthetic))
+    return paths

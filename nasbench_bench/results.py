@@ -8,8 +8,10 @@ Layout (one file per run = one ``(benchmark, optimizer settings, seed)``)::
 
 ``label`` is the optimizer's display name (the registry name unless the experiment gives one); the
 settings hash is the first 8 hex digits of the SHA-256 of the canonical JSON (sorted keys) of
-``{"optimizer", "hyperparameters" (the overrides), "encoding", "time_budget", "max_evaluations"}``, so a
-change of any setting writes to a new directory instead of mixing with old runs.
+``{"optimizer", "hyperparameters" (defaults merged with the overrides), "encoding", "time_budget",
+"max_evaluations"}``, so a change of any setting writes to a new directory instead of mixing with old runs.
+A run's identity is one value, :class:`RunId` ``(benchmark, label, settings hash, seed)``: it names the files
+above, and :meth:`RunId.from_file` is the one place that reads it back from a file name.
 
 A ``.parquet`` file holds one row per evaluation, in order:
 
@@ -24,7 +26,7 @@ eval           int32         evaluation index, 0-based, in the order performed (
 time           float64       simulated clock after the evaluation (s)
 cell           dict string   cell id evaluated (module hash / NB201 id), ``""`` for invalid configurations
 valid          bool          configuration was valid
-budget         int32         fidelity evaluated (epochs)
+budget         int32         epochs of the metrics: the budget, or budget // 2 for a halfway evaluation
 trial          int8          trial drawn, -1 for invalid
 valid_acc      float64       validation accuracy seen by the search (NaN if invalid)
 train_acc      float64       train accuracy (NaN if invalid or not recorded)
@@ -36,7 +38,8 @@ The Parquet key/value metadata holds one JSON-encoded value per key: ``format_ve
 ``optimizer`` (label), ``optimizer_name``, ``optimizer_path`` (``module:Class``), ``settings`` (JSON text),
 ``settings_hash``, ``hyperparameters`` (resolved, defaults included), ``encoding``, ``time_budget``,
 ``max_evaluations``, ``seed``, ``oracle_seed``/``optimizer_seed`` (how the streams were derived),
-``score_metric``, ``best_score``, ``synthetic``, ``table``, ``suite_version``, ``wall_s``, ``status``
+``score_metric``, ``best_score``, ``synthetic``, ``derived`` (the table's derived, not measured, values: a list of
+sentences), ``table``, ``suite_version``, ``wall_s``, ``status``
 (``"done"``), ``n_evals``, ``final_time``, ``final_regret``, ``pythonhashseed``, ``host``, ``finished``.
 A ``.failed.json`` file holds the same keys (as far as known) with ``status: "failed"``, ``error`` (one
 line) and ``traceback``. All files are written atomically (temporary file + rename); no pickle anywhere.
@@ -70,12 +73,12 @@ from nasbench_bench.table import Table
 __all__ = [
     "FORMAT_VERSION",
     "RUN_COLUMNS",
+    "RunId",
     "RunPaths",
     "load_results",
     "load_runs",
     "read_metadata",
     "read_run",
-    "run_paths",
     "settings_hash",
     "trajectory_table",
     "write_failure",
@@ -109,10 +112,8 @@ SCHEMA = pa.schema(
 RUN_COLUMNS: tuple[str, ...] = tuple(SCHEMA.names)
 RUNS_COLUMNS: tuple[str, ...] = (
     "benchmark", "optimizer", "settings", "seed", "status", "budget_s", "score_metric", "synthetic", "n_evals",
-    "final_regret", "wall_s", "encoding", "table", "optimizer_name", "error", "path",
+    "final_regret", "wall_s", "encoding", "table", "optimizer_name", "error", "path", "derived",
 )
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
 _LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+=-]*$")
 _RUN_FILE_RE = re.compile(r"^seed-(\d+)\.(parquet|failed\.json)$")
 
@@ -157,11 +158,61 @@ class RunPaths:
     lock: Path
 
 
-def run_paths(root: str | os.PathLike[str], benchmark: str, label: str, shash: str, seed: int) -> RunPaths:
-    """Where run ``(benchmark, label-shash, seed)`` lives under results directory ``root``."""
-    d = Path(root) / RUNS_DIR / benchmark / f"{check_label(label)}-{shash}"
-    stem = f"seed-{int(seed):05d}"
-    return RunPaths(d / f"{stem}.parquet", d / f"{stem}.failed.json", d / f".{stem}.lock")
+@dataclass(frozen=True, order=True)
+class RunId:
+    """The identity of one run: ``(benchmark, optimizer label, settings hash, seed)``; ``str()`` is its path."""
+
+    benchmark: str
+    label: str
+    settings_hash: str
+    seed: int
+
+    def __str__(self) -> str:
+        return f"{self.benchmark}/{self.label}-{self.settings_hash}/seed-{self.seed:05d}"
+
+    @property
+    def setting(self) -> tuple[str, str, str]:
+        """``(benchmark, label, settings hash)``: the runs of one setting differ only by seed."""
+        return self.benchmark, self.label, self.settings_hash
+
+    def paths(self, root: str | os.PathLike[str]) -> RunPaths:
+        """Where this run's files live under results directory ``root``."""
+        d = Path(root) / RUNS_DIR / self.benchmark / f"{check_label(self.label)}-{self.settings_hash}"
+        stem = f"seed-{int(self.seed):05d}"
+        return RunPaths(d / f"{stem}.parquet", d / f"{stem}.failed.json", d / f".{stem}.lock")
+
+    @classmethod
+    def from_file(cls, path: Path) -> tuple[RunId, bool] | None:
+        """``(run id, failed)`` of a run file ``<benchmark>/<label>-<hash>/seed-N.(parquet|failed.json)``;
+        None for any other file."""
+        m = _RUN_FILE_RE.match(path.name)
+        label, sep, shash = path.parent.name.rpartition("-")
+        if not m or not sep or not label:
+            return None
+        return cls(path.parent.parent.name, label, shash, int(m.group(1))), m.group(2) != "parquet"
+
+
+def run_metadata(run: Any) -> dict[str, Any]:
+    """The metadata every record of run ``run`` (an :class:`~nasbench_bench.experiment.Run`) starts with."""
+    return {
+        "benchmark": run.id.benchmark,
+        "optimizer": run.id.label,
+        "optimizer_name": run.optimizer.name,
+        "optimizer_path": run.optimizer.path,
+        "settings": json.dumps(dict(run.settings), sort_keys=True),
+        "settings_hash": run.id.settings_hash,
+        "encoding": run.encoding,
+        "time_budget": run.time_budget,
+        "max_evaluations": run.max_evaluations,
+        "seed": run.id.seed,
+        "suite_version": _suite_version(),
+    }
+
+
+def _suite_version() -> str:
+    from nasbench_bench import __version__
+
+    return __version__
 
 
 # -- writing --------------------------------------------------------------------------------------------
@@ -180,19 +231,17 @@ def _const_dict(value: str, n: int) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), pa.array([value], pa.string()))
 
 
-def trajectory_table(
-    trajectory: Trajectory, table: Table, benchmark: str, label: str, shash: str, seed: int
-) -> pa.Table:
-    """The per-evaluation Arrow table of a run (the columns documented in the module docstring)."""
+def trajectory_table(trajectory: Trajectory, table: Table, run: RunId) -> pa.Table:
+    """The per-evaluation Arrow table of run ``run`` (the columns documented in the module docstring)."""
     n = len(trajectory)
     ids = np.concatenate([np.char.decode(table.cell_ids, "ascii").astype(object), np.array([""], object)])
     cell = ids[trajectory.row]  # row -1 -> the trailing ""
     inc = ids[trajectory.incumbent]
     arrays = [
-        _const_dict(benchmark, n),
-        _const_dict(label, n),
-        _const_dict(shash, n),
-        pa.array(np.full(n, seed, np.int32)),
+        _const_dict(run.benchmark, n),
+        _const_dict(run.label, n),
+        _const_dict(run.settings_hash, n),
+        pa.array(np.full(n, run.seed, np.int32)),
         pa.array(np.arange(n, dtype=np.int32)),
         pa.array(trajectory.time.astype(np.float64)),
         _dict_array(cell.astype(str)) if n else pa.array([], SCHEMA.field("cell").type),
@@ -217,7 +266,6 @@ def write_run(path: str | os.PathLike[str], data: pa.Table, metadata: Mapping[st
     data = data.replace_schema_metadata(_encode_meta(meta))
     with atomic_path(path, suffix=".parquet") as tmp:
         pq.write_table(data, tmp, compression="zstd")
-        _readable(tmp)
 
 
 def write_failure(path: str | os.PathLike[str], metadata: Mapping[str, Any]) -> None:
@@ -226,12 +274,6 @@ def write_failure(path: str | os.PathLike[str], metadata: Mapping[str, Any]) -> 
     text = json.dumps(meta, indent=1, sort_keys=True, default=_json_default)
     with atomic_path(path) as tmp:
         tmp.write_text(text)
-        _readable(tmp)
-
-
-def _readable(path: Path) -> None:
-    """Give a temporary file the usual permissions (mkstemp makes it 0600)."""
-    os.chmod(path, 0o666 & ~_UMASK)
 
 
 # -- reading ----------------------------------------------------------------------------------------------
@@ -261,10 +303,7 @@ def read_run(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[str, Any]
 @dataclass(frozen=True)
 class _RunFile:
     path: Path
-    benchmark: str
-    label: str
-    shash: str
-    seed: int
+    run: RunId
     failed: bool
 
 
@@ -277,14 +316,13 @@ def _scan(root: str | os.PathLike[str]) -> list[_RunFile]:
     out: list[_RunFile] = []
     for bdir in sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")):
         for odir in sorted(p for p in bdir.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            label, sep, shash = odir.name.rpartition("-")
-            if not sep or not label:
+            if not odir.name.rpartition("-")[0]:
                 log.warning("ignoring %s: not <label>-<settingshash>", odir)
                 continue
             for f in sorted(odir.iterdir()):
-                m = _RUN_FILE_RE.match(f.name)
-                if m:
-                    out.append(_RunFile(f, bdir.name, label, shash, int(m.group(1)), m.group(2) != "parquet"))
+                parsed = RunId.from_file(f)
+                if parsed is not None:
+                    out.append(_RunFile(f, *parsed))
     return out
 
 
@@ -293,7 +331,7 @@ def _display_names(files: Iterable[_RunFile]) -> dict[tuple[str, str, str], str]
     several settings on a benchmark (so runs of different settings never mix)."""
     by_label: dict[tuple[str, str], set[str]] = {}
     for f in files:
-        by_label.setdefault((f.benchmark, f.label), set()).add(f.shash)
+        by_label.setdefault((f.run.benchmark, f.run.label), set()).add(f.run.settings_hash)
     out: dict[tuple[str, str, str], str] = {}
     for (bench, label), hashes in by_label.items():
         if len(hashes) > 1:
@@ -313,8 +351,8 @@ def _select(
     names = _display_names(files)
     return [
         f for f in files
-        if (benchmarks is None or f.benchmark in benchmarks)
-        and (optimizers is None or f.label in optimizers or names[(f.benchmark, f.label, f.shash)] in optimizers)
+        if (benchmarks is None or f.run.benchmark in benchmarks)
+        and (optimizers is None or f.run.label in optimizers or names[f.run.setting] in optimizers)
     ]
 
 
@@ -379,10 +417,10 @@ def load_runs(
     all_files = _scan(path)
     names = _display_names(all_files)
     files = _select(all_files, benchmarks, optimizers)
-    done = {(f.benchmark, f.label, f.shash, f.seed) for f in files if not f.failed}
+    done = {f.run for f in files if not f.failed}
     rows: list[dict[str, Any]] = []
     for f in files:
-        if f.failed and (f.benchmark, f.label, f.shash, f.seed) in done:
+        if f.failed and f.run in done:
             continue  # a stale failure record next to a finished run: the run counts as done
         try:
             meta = read_metadata(f.path)
@@ -390,10 +428,10 @@ def load_runs(
             meta = {"status": "unreadable", "error": f"{type(exc).__name__}: {exc}"}
         rows.append(
             {
-                "benchmark": f.benchmark,
-                "optimizer": names[(f.benchmark, f.label, f.shash)],
-                "settings": f.shash,
-                "seed": f.seed,
+                "benchmark": f.run.benchmark,
+                "optimizer": names[f.run.setting],
+                "settings": f.run.settings_hash,
+                "seed": f.run.seed,
                 "status": meta.get("status", "failed" if f.failed else "done"),
                 "budget_s": meta.get("time_budget", np.nan),
                 "score_metric": meta.get("score_metric", ""),
@@ -406,6 +444,7 @@ def load_runs(
                 "optimizer_name": meta.get("optimizer_name", ""),
                 "error": meta.get("error", ""),
                 "path": str(f.path),
+                "derived": "; ".join(meta.get("derived") or ()),
             }
         )
     df = pd.DataFrame(rows, columns=list(RUNS_COLUMNS))

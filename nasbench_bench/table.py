@@ -9,6 +9,7 @@ recorded holds NaN and is excluded by ``n_trials``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -96,20 +97,22 @@ class Table:
         return self.cell_ids[row].decode()
 
     # -- the score the regret is measured on ---------------------------------------------------------
-    @property
+    @cached_property
     def score(self) -> np.ndarray:
-        """(N,) mean over recorded trials of the score metric at the top budget (cached)."""
-        cached = self.meta.get("_score")
-        if cached is None:
-            src = self.test_acc if self.score_metric == "test" else self.valid_acc
-            cached = np.nanmean(src[:, -1, :], axis=1)
-            self.meta["_score"] = cached
-        return cached
+        """(N,) mean over recorded trials of the score metric at the top budget (computed once per table)."""
+        src = self.test_acc if self.score_metric == "test" else self.valid_acc
+        return np.nanmean(src[:, -1, :], axis=1)
 
     @property
     def best_score(self) -> float:
         """The optimum the regret is measured against, computed from the table (never hard-coded)."""
         return float(np.nanmax(self.score))
+
+    @property
+    def derived(self) -> tuple[str, ...]:
+        """Sentences naming values of this table that are DERIVED, not measured (``meta["derived"]``; e.g. training
+        times computed from another budget's). Runs record them; reports and plots print them."""
+        return tuple(str(x) for x in self.meta.get("derived", ()))
 
     def describe(self) -> str:
         """One line naming the table, its size and what regret means on it."""
@@ -119,7 +122,8 @@ class Table:
             if self.score_metric == "test"
             else "mean VALIDATION accuracy (no test split)"
         )
+        derived = "".join(f"; {d}" for d in self.derived)
         return (
             f"{kind}table {self.name!r}: {self.n_cells:,} cells x budgets {self.budgets.tolist()} x "
-            f"{self.max_trials} trials; regret on {metric} at budget {self.top_budget}"
+            f"{self.max_trials} trials; regret on {metric} at budget {self.top_budget}{derived}"
         )

@@ -113,7 +113,7 @@ class InProcessMaster:
         while True:
             next_run = None
             for it in active:
-                next_run = it.get_next_run()
+                next_run = self.next_run(it)
                 if next_run is not None:
                     break
             if next_run is None:
@@ -130,17 +130,27 @@ class InProcessMaster:
             config_id, config, budget = next_run
             job = Job(config_id, config=config, budget=budget, working_directory=".")
             job.result = {"loss": compute(config, budget), "info": {}}
-            self.iterations[config_id[0]].register_result(job)
+            self.register_result(self.iterations[config_id[0]], job)
             cg.new_result(job)
+
+    def next_run(self, iteration: Any) -> Any:
+        """The iteration's next ``(config_id, config, budget)`` or None (the library's ``get_next_run``)."""
+        return iteration.get_next_run()
+
+    def register_result(self, iteration: Any, job: Any) -> None:
+        """Hand a finished job to its iteration (the library's ``register_result``)."""
+        iteration.register_result(job)
 
 
 def run_hpbandster(
-    config_generator: Any, oracle: Oracle, budgets: Sequence[int], eta: float, n_iterations: int | None = None
+    config_generator: Any, oracle: Oracle, budgets: Sequence[int], eta: float, n_iterations: int | None = None,
+    master: type[InProcessMaster] = InProcessMaster,
 ) -> InProcessMaster:
     """Drive ``config_generator`` on ``oracle`` in-process until the oracle's budget is spent.
 
     Library budgets (floats) map to the table's integer budgets; the loss is ``Evaluation.loss`` (1 for
-    invalid configurations, which cost nothing). ``BudgetExhausted`` propagates to the caller.
+    invalid configurations, which cost nothing). ``BudgetExhausted`` propagates to the caller. ``master``
+    may be a subclass of :class:`InProcessMaster` (e.g. one that times its steps).
     """
     quiet_library_loggers()
     to_table = {float(b): int(b) for b in budgets}
@@ -149,7 +159,7 @@ def run_hpbandster(
     def compute(config: dict[str, Any], budget: float) -> float:
         return evaluate(config, to_table[float(budget)]).loss
 
-    master = InProcessMaster(config_generator, [float(b) for b in budgets], eta)
+    driver = master(config_generator, [float(b) for b in budgets], eta)
     with library_warnings_silenced():
-        master.run(compute, n_iterations)
-    return master
+        driver.run(compute, n_iterations)
+    return driver

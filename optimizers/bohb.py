@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nasbench_bench.optimizer import Optimizer
+from nasbench_bench.optimizer import Optimizer, check_number
 from nasbench_bench.oracle import Oracle
 from optimizers._hpbandster import library_warnings_silenced, run_hpbandster, rung_budgets, seeded_global_numpy
 
@@ -15,7 +15,8 @@ class BOHB(Optimizer):
     Paper settings: eta 3, budgets = the table's (4/12/36/108 epochs), random fraction 0, 4 samples to
     optimise the acquisition, minimum bandwidth 0.3, bandwidth factor 3; other settings are hpbandster's
     defaults (top 15 %, ``min_points_in_model`` = dimension + 1). A single-budget table degenerates to
-    the KDE model on that budget alone.
+    the KDE model on that budget alone. Brackets on two budgets: see :class:`optimizers.hyperband.Hyperband`
+    (eta 3: 3 at 12 -> 1 at 200, and 2 at 200; eta 16: 16 at 12 -> 1 at 200, and 2 at 200).
     """
 
     name = "bohb"
@@ -29,6 +30,17 @@ class BOHB(Optimizer):
         "min_points_in_model": None,
     }
     multi_fidelity = True
+
+    @classmethod
+    def check_hyperparameters(cls, hp: dict) -> None:
+        check_number(cls, hp, "eta", minimum=1, exclusive_minimum=True)
+        check_number(cls, hp, "random_fraction", minimum=0, maximum=1)
+        check_number(cls, hp, "num_samples", integer=True, minimum=1)
+        check_number(cls, hp, "min_bandwidth", minimum=0, exclusive_minimum=True)
+        check_number(cls, hp, "bandwidth_factor", minimum=0, exclusive_minimum=True)
+        check_number(cls, hp, "top_n_percent", minimum=0, maximum=100, exclusive_minimum=True,
+                     exclusive_maximum=True)
+        check_number(cls, hp, "min_points_in_model", integer=True, minimum=1, optional=True)
 
     def config_generator(self) -> Any:
         """hpbandster's BOHB KDE generator with this run's settings over the seeded ConfigurationSpace."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nasbench_bench.optimizer import Optimizer
+from nasbench_bench.optimizer import Optimizer, check_number
 from nasbench_bench.oracle import Oracle
 
 
@@ -11,6 +11,10 @@ class RandomSearch(Optimizer):
 
     name = "rs"
     defaults = {"block": 256}
+
+    @classmethod
+    def check_hyperparameters(cls, hp: dict) -> None:
+        check_number(cls, hp, "block", integer=True, minimum=1)
 
     def run(self, oracle: Oracle) -> None:
         block = int(self.hp["block"])

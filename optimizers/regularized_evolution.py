@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from nasbench_bench.optimizer import Optimizer
+from nasbench_bench.optimizer import Optimizer, check_number
 from nasbench_bench.oracle import Oracle
 
 
@@ -18,6 +18,11 @@ class RegularizedEvolution(Optimizer):
 
     name = "re"
     defaults = {"population_size": 100, "tournament_size": 10}
+
+    @classmethod
+    def check_hyperparameters(cls, hp: dict) -> None:
+        check_number(cls, hp, "population_size", integer=True, minimum=1)
+        check_number(cls, hp, "tournament_size", integer=True, minimum=1, maximum=hp["population_size"])
 
     def run(self, oracle: Oracle) -> None:
         enc, pop_size, k = self.encoding, int(self.hp["population_size"]), int(self.hp["tournament_size"])

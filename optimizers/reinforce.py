@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nasbench_bench.optimizer import Optimizer
+from nasbench_bench.optimizer import Optimizer, check_number
 from nasbench_bench.oracle import Oracle
 
 
@@ -19,6 +19,12 @@ class Reinforce(Optimizer):
 
     name = "reinforce"
     defaults = {"learning_rate": 0.5, "baseline_momentum": 0.9, "float_bins": 10}
+
+    @classmethod
+    def check_hyperparameters(cls, hp: dict) -> None:
+        check_number(cls, hp, "learning_rate", minimum=0, exclusive_minimum=True)
+        check_number(cls, hp, "baseline_momentum", minimum=0, maximum=1, exclusive_maximum=True)
+        check_number(cls, hp, "float_bins", integer=True, minimum=1)
 
     def setup(self) -> None:
         bins = int(self.hp["float_bins"])

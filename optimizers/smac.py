@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from nasbench_bench.optimizer import Optimizer
+from nasbench_bench.optimizer import Optimizer, check_number
 from nasbench_bench.oracle import Oracle
 
 #: ``Scenario.n_trials`` of an ask/tell run: the oracle's budget ends the run, never SMAC.
@@ -294,6 +294,15 @@ class SMAC(Optimizer):
         "n_initial": None,
     }
     needs_fixed_hashseed = True
+
+    @classmethod
+    def check_hyperparameters(cls, hp: dict) -> None:
+        check_number(cls, hp, "n_trees", integer=True, minimum=1)
+        if hp["n_jobs"] != -1:
+            check_number(cls, hp, "n_jobs", integer=True, minimum=1)
+        check_number(cls, hp, "max_config_calls", integer=True, minimum=1)
+        check_number(cls, hp, "random_fraction", minimum=0, maximum=1)
+        check_number(cls, hp, "n_initial", integer=True, minimum=1, optional=True)
 
     def run(self, oracle: Oracle) -> None:
         from smac.runhistory.dataclasses import TrialValue

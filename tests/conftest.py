@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nasbench_bench.spec import OPS, ModelSpec
+from nasbench_bench.nb101.spec import OPS, ModelSpec
 
 
 def random_valid_specs(n: int, seed: int = 0) -> list[ModelSpec]:
@@ -39,7 +39,7 @@ def random_valid_specs(n: int, seed: int = 0) -> list[ModelSpec]:
 @pytest.fixture(scope="session")
 def small_cells():
     """~300 distinct cells (a ``synth.Cells``), sorted by hash."""
-    from nasbench_bench.data.synth import cells_from_specs
+    from nasbench_bench.nb101.synth import cells_from_specs
 
     return cells_from_specs(random_valid_specs(300, seed=1))
 
@@ -51,7 +51,7 @@ def nb101_cache_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _write(tmp_path_factory: pytest.TempPathFactory, cells, variant: str) -> Path:
-    from nasbench_bench.data.synth import write_synthetic_tfrecord
+    from nasbench_bench.nb101.synth import write_synthetic_tfrecord
 
     path = tmp_path_factory.mktemp(f"nb101_{variant}") / f"synthetic_{variant}.tfrecord"
     write_synthetic_tfrecord(path, cells, variant=variant, seed=7)
@@ -73,14 +73,14 @@ def nb101_only108_file(tmp_path_factory: pytest.TempPathFactory, small_cells) ->
 @pytest.fixture(scope="session")
 def nb101_full_cache(nb101_full_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Converted cache directory of ``nb101_full_file``."""
-    from nasbench_bench.data.nb101 import convert
+    from nasbench_bench.nb101.cache import convert
 
     return convert(nb101_full_file, tmp_path_factory.mktemp("conv") / "full")
 
 
 @pytest.fixture(scope="session")
 def nb101_only108_cache(nb101_only108_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from nasbench_bench.data.nb101 import convert
+    from nasbench_bench.nb101.cache import convert
 
     return convert(nb101_only108_file, tmp_path_factory.mktemp("conv") / "only108")
 
@@ -88,6 +88,6 @@ def nb101_only108_cache(nb101_only108_file: Path, tmp_path_factory: pytest.TempP
 @pytest.fixture(scope="session")
 def nb101_full_table(nb101_full_cache: Path):
     """The loaded ``NB101Table`` of ``nb101_full_cache`` (read-only: do not mutate)."""
-    from nasbench_bench.data.nb101 import load_nb101
+    from nasbench_bench.nb101.cache import load_nb101
 
     return load_nb101(nb101_full_cache)

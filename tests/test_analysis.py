@@ -156,8 +156,8 @@ def test_average_rank_ties_and_nans_by_hand():
     assert r["a", 2.0] == pytest.approx((1.5 + 2 + 2.5 + 1) / 4)
     assert r["b", 2.0] == pytest.approx((1.5 + 1 + 2.5 + 3) / 4)
     assert r["c", 2.0] == pytest.approx((3 + 3 + 1 + 2) / 4)
-    # t=0.5: nobody has a value: everyone ties at rank 2
-    assert r["a", 0.5] == r["b", 0.5] == r["c", 0.5] == pytest.approx(2.0)
+    # t=0.5: nobody has a value yet: nobody is ranked (a flat line at rank 2 would look like a result)
+    assert np.isnan([r["a", 0.5], r["b", 0.5], r["c", 0.5]]).all()
 
 
 def test_average_rank_pairs_by_seed():

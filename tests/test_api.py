@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from nasbench_bench import api
-from nasbench_bench.data.synth import synthetic_table
+from nasbench_bench.nb101 import api
+from nasbench_bench.nb101.synth import synthetic_table
 
 OFFICIAL_COMPUTED_KEYS = {
     "halfway_training_time", "halfway_train_accuracy", "halfway_validation_accuracy", "halfway_test_accuracy",

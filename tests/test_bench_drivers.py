@@ -8,11 +8,11 @@ import pytest
 from _tables import toy_table
 from hpbandster.core.base_iteration import BaseIteration
 
-from nasbench_bench.bench.drivers import _ours
-from nasbench_bench.encodings import EncodingNB201
+from nasbench_bench.nb201.encoding import EncodingNB201
 from nasbench_bench.optimizer import get_optimizer, run_optimizer
 from nasbench_bench.oracle import Oracle
 from optimizers._hpbandster import InProcessMaster
+from perf.drivers import _ours
 
 ENC = EncodingNB201()
 N = 150

@@ -15,14 +15,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nasbench_bench.data.download import (
+from nasbench_bench.nb101.download import (
     CorruptDownloadError,
     DownloadError,
     IncompleteDownloadError,
     download,
-    register_download,
 )
-from nasbench_bench.data.tfrecord import iter_records, iter_records_with_offsets, write_records
+from nasbench_bench.nb101.tfrecord import iter_records, iter_records_with_offsets, write_records
 
 NAME = "nasbench_only108.tfrecord"
 
@@ -160,7 +159,7 @@ def test_server_ignoring_range_restarts(
     server.state.content = tfrecord_bytes
     server.state.ignore_range = True
     (tmp_path / f"{NAME}.part").write_bytes(b"\xff" * 1000)  # a stale partial file with wrong bytes
-    with caplog.at_level(logging.WARNING, logger="nasbench_bench.data.download"):
+    with caplog.at_level(logging.WARNING, logger="nasbench_bench.nb101.download"):
         path = _get(server, tmp_path)
     assert path.read_bytes() == tfrecord_bytes
     assert server.state.requests[0]["Range"] == "bytes=1000-"
@@ -247,12 +246,10 @@ def test_bad_arguments(tmp_path: Path) -> None:
 
 
 def test_cli(server: Server, tfrecord_bytes: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    import argparse
+    from nasbench_bench.cli import build_parser
 
     server.state.content = tfrecord_bytes
-    parser = argparse.ArgumentParser(prog="nasbench-bench data")
-    register_download(parser.add_subparsers(dest="data_command", required=True))
-    args = parser.parse_args(["download", "--dest", str(tmp_path), "--url", server.url, "-q"])
+    args = build_parser().parse_args(["data", "download", "--dest", str(tmp_path), "--url", server.url, "-q"])
     assert args.variant == "only108"
     assert args.func(args) == 0
     out = capsys.readouterr().out
@@ -279,10 +276,10 @@ def iter_records_with_offsets_bytes(data: bytes, tmp: Path) -> Iterator[tuple[in
 
 
 def test_concurrent_download_refused(server: Server, tfrecord_bytes: bytes, tmp_path: Path) -> None:
-    fcntl = pytest.importorskip("fcntl")
+    from nasbench_bench.locks import hold_lock
+
     server.state.content = tfrecord_bytes
-    with open(tmp_path / f"{NAME}.part.lock", "a") as held:
-        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+    with hold_lock(tmp_path / f".{NAME}.part.lock"):  # a live process (this one) is downloading
         with pytest.raises(DownloadError, match="in progress"):
             _get(server, tmp_path)
     assert server.state.requests == []

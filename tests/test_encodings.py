@@ -5,17 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nasbench_bench.encodings import (
-    N_MIDDLE,
-    NB201_OPS,
-    EncodingA,
-    EncodingB,
-    EncodingC,
-    EncodingNB201,
-    get_encoding,
-)
-from nasbench_bench.space import RAW_EDGE_POSITIONS, get_space
-from nasbench_bench.spec import MAX_EDGES, OPS, ModelSpec
+from nasbench_bench.encodings import get_encoding
+from nasbench_bench.nb101.encodings import N_MIDDLE, EncodingA, EncodingB, EncodingC
+from nasbench_bench.nb101.space import RAW_EDGE_POSITIONS, get_space
+from nasbench_bench.nb101.spec import MAX_EDGES, OPS, ModelSpec
+from nasbench_bench.nb201.encoding import NB201_OPS, EncodingNB201
 
 A, B, C = EncodingA(), EncodingB(), EncodingC()
 
@@ -101,6 +95,7 @@ def test_encoding_a_counts_raw_edges_before_pruning() -> None:
     assert get_space().index_one(int(np.dot(bits, 1 << np.arange(21))), (0,) * 5) >= 0
 
 
+@pytest.mark.slow
 def test_valid_fraction_of_encoding_a_matches_independent_reachability() -> None:
     codes = np.arange(1 << 21, dtype=np.int64)
     bits = (codes[:, None] >> np.arange(21)) & 1
@@ -118,6 +113,7 @@ def test_valid_fraction_of_encoding_a_matches_independent_reachability() -> None
     assert got == expected
 
 
+@pytest.mark.slow
 def test_distinct_cells_reached_by_encoding_b_for_fixed_ops_are_all_graphs_with_those_ops() -> None:
     # With every middle op conv3x3, the reachable cells are exactly the cells whose ops are all conv3x3.
     space = get_space()

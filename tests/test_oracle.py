@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from _tables import toy_table
 
-from nasbench_bench.encodings import EncodingNB201
+from nasbench_bench.nb201.encoding import EncodingNB201
 from nasbench_bench.oracle import BudgetExhausted, Evaluation, Oracle
 from nasbench_bench.table import Table
 
@@ -94,7 +94,7 @@ def test_trials_are_drawn_uniformly(table: Table) -> None:
 def test_missing_trials_are_never_drawn(table: Table) -> None:
     n_trials = table.n_trials.copy()
     n_trials[7, -1] = 2
-    t2 = dataclasses.replace(table, n_trials=n_trials, meta={})
+    t2 = dataclasses.replace(table, n_trials=n_trials)
     oracle = Oracle(t2, ENC, 1e12, seed=1)
     for _ in range(3000):
         oracle.evaluate_cell(7)
@@ -159,7 +159,7 @@ def test_bad_budget_and_foreign_table_are_rejected(table: Table) -> None:
         Oracle(table, ENC, -1)
     with pytest.raises(ValueError, match="time_budget"):
         Oracle(table, ENC, float("inf"))
-    other = dataclasses.replace(table, cell_ids=np.char.add(b"x", table.cell_ids[:]).astype("S7"), meta={})
+    other = dataclasses.replace(table, cell_ids=np.char.add(b"x", table.cell_ids[:]).astype("S7"))
     with pytest.raises(ValueError, match="shares no cell"):
         Oracle(other, ENC, 1e6)
 

@@ -69,7 +69,9 @@ def test_figure7_files_labels_and_synthetic_mark(tmp_path):
     assert "SYNTHETIC DATA" in fig.get_suptitle()
     assert "validation regret" in left.get_ylabel() and "validation regret" in right.get_xlabel()
     assert left.get_xscale() == left.get_yscale() == right.get_xscale() == "log"
-    assert left.get_xlim() == pytest.approx((10, 1e5))
+    # the time axis starts at the first grid time at which some run has a value, not at the grid's start
+    first = curves.loc[curves["n_runs"] > 0, "time"].min()
+    assert first > 10 and left.get_xlim() == pytest.approx((first, 1e5))
     # one line per optimizer, same colour in both panels and in the rank figure
     colours = {ln.get_label().split(" ")[0]: ln.get_color() for ln in left.get_lines()
                if not ln.get_label().startswith("_")}
@@ -124,6 +126,7 @@ def fake_results(monkeypatch):
     return store
 
 
+@pytest.mark.slow
 def test_cli_plot_writes_files(tmp_path, fake_results, capsys):
     from nasbench_bench.cli import main
 
@@ -172,3 +175,52 @@ def test_cli_report_real_test_regret(tmp_path, fake_results, capsys):
     assert main(["report", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "SYNTHETIC" not in out and "TEST regret" in out
+
+
+def test_axes_follow_the_data_when_runs_reach_regret_zero(tmp_path) -> None:
+    """Several runs at regret 0: the band's low end is 0, which must not stretch the log axis to 1e-12."""
+    df = toy_results(optimizers=("rs", "re"))
+    zero = (df["optimizer"] == "re") & (df["seed"] < 4) & (df["eval"] > 20)
+    df.loc[zero, "regret"] = 0.0
+    grid = A.time_grid(10, 1e5, 60)
+    curves = A.summarize_curves(df, grid, n_boot=200)
+    assert (curves.loc[curves["optimizer"] == "re", "ci_low"] == 0).any()  # the case the fix is about
+    fig = plots.figure7(curves, A.final_regret_ecdf(df), "zeros")
+    left = fig.axes[0]
+    positive_means = curves.loc[curves["mean"] > 0, "mean"]
+    assert left.get_ylim()[0] > 1e-6 and left.get_ylim()[0] <= positive_means.min()
+    assert any("regret 0" in t.get_text() for t in left.texts)
+
+
+def test_custom_optimizers_are_not_drawn_dotted() -> None:
+    """Dotted means 'not every run has a value yet' in the legend; a user's label must never get it."""
+    names = [f"my-opt-{i}" for i in range(12)]
+    df = toy_results(optimizers=tuple(names), n_seeds=2)
+    curves = A.summarize_curves(df, A.time_grid(10, 1e5, 40), n_boot=0)
+    fig = plots.figure7(curves, A.final_regret_ecdf(df), "custom")
+    labelled = [ln for ln in fig.axes[0].get_lines() if not ln.get_label().startswith("_")]
+    assert len(labelled) == len(names) and all(ln.get_linestyle() != ":" for ln in labelled)
+
+
+def test_rank_plot_starts_at_the_first_evaluation() -> None:
+    df = toy_results()
+    grid = A.time_grid(10, 1e5, 50)
+    ranks = A.average_rank(df, grid)
+    first_eval = df.loc[df["regret"].notna(), "time"].min()
+    assert ranks.loc[ranks["time"] < first_eval, "mean_rank"].isna().all()
+    ax = plots.ranks_figure(ranks, "ranks").axes[0]
+    assert ax.get_xlim()[0] >= first_eval and ax.get_xlim()[0] == pytest.approx(grid[grid >= first_eval][0])
+
+
+def test_files_get_the_users_umask(tmp_path) -> None:
+    import os
+    import stat
+
+    df = toy_results()
+    curves = A.summarize_curves(df, A.time_grid(10, 1e5, 20), n_boot=0)
+    old = os.umask(0o022)
+    try:
+        paths = plots.plot_figure7(curves, A.final_regret_ecdf(df), "perm", tmp_path / "fig")
+    finally:
+        os.umask(old)
+    assert [stat.S_IMODE(p.stat().st_mode) for p in paths] == [0o644, 0o644]

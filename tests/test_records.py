@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from nasbench_bench.data.records import (
+from nasbench_bench.nb101.records import (
     ModelMetrics,
     RecordFormatError,
     decode_metrics,

@@ -15,11 +15,11 @@ from nasbench_bench.encodings import get_encoding
 from nasbench_bench.oracle import Oracle, Trajectory
 from nasbench_bench.results import (
     RUN_COLUMNS,
+    RunId,
     load_results,
     load_runs,
     read_metadata,
     read_run,
-    run_paths,
     settings_hash,
     trajectory_table,
     write_failure,
@@ -55,11 +55,11 @@ def with_invalid(traj: Trajectory) -> Trajectory:
 
 def write(root: Path, toy, label: str, seed: int, shash: str = "0badc0de", bench: str = "toy", n: int = 12) -> Path:
     traj = with_invalid(a_trajectory(toy, seed, n))
-    path = run_paths(root, bench, label, shash, seed).result
+    path = RunId(bench, label, shash, seed).paths(root).result
     meta = {"benchmark": bench, "optimizer": label, "seed": seed, "status": "done", "n_evals": len(traj),
             "time_budget": 1e9, "score_metric": "test", "synthetic": True, "final_regret": float(traj.regret[-1]),
             "wall_s": 0.5}
-    write_run(path, trajectory_table(traj, toy, bench, label, shash, seed), meta)
+    write_run(path, trajectory_table(traj, toy, RunId(bench, label, shash, seed)), meta)
     return path
 
 
@@ -95,7 +95,7 @@ def test_write_is_atomic_and_leaves_no_temporaries(tmp_path: Path, toy) -> None:
     class Boom(Exception):
         pass
 
-    bad = trajectory_table(a_trajectory(toy, 1), toy, "toy", "rs", "0badc0de", 0)
+    bad = trajectory_table(a_trajectory(toy, 1), toy, RunId("toy", "rs", "0badc0de", 0))
     with pytest.raises(Boom):
         from nasbench_bench import results
 
@@ -133,7 +133,7 @@ def test_load_results_all_runs_long_format(tmp_path: Path, toy) -> None:
         ("toy2", "rs", 0),
     ]
     same = df[(df["benchmark"] == "toy") & (df["optimizer"] == "rs") & (df["seed"] == 1)].reset_index(drop=True)
-    alone, _ = read_run(run_paths(tmp_path, "toy", "rs", "0badc0de", 1).result)
+    alone, _ = read_run(RunId("toy", "rs", "0badc0de", 1).paths(tmp_path).result)
     pd.testing.assert_frame_equal(same.astype({c: str for c in ("benchmark", "optimizer", "settings", "cell",
                                                                 "incumbent")}),
                                   alone.astype({c: str for c in ("benchmark", "optimizer", "settings", "cell",
@@ -170,11 +170,11 @@ def test_empty_and_missing_directories(tmp_path: Path) -> None:
 def test_load_runs_includes_failures(tmp_path: Path, toy) -> None:
     write(tmp_path, toy, "rs", 0)
     write(tmp_path, toy, "rs", 1)
-    fail = run_paths(tmp_path, "toy", "rs", "0badc0de", 2).failed
+    fail = RunId("toy", "rs", "0badc0de", 2).paths(tmp_path).failed
     write_failure(fail, {"benchmark": "toy", "optimizer": "rs", "seed": 2, "time_budget": 1e9,
                          "error": "ValueError: nope", "traceback": "Traceback ...\nValueError: nope"})
     # a stale failure record beside a finished run does not count as a failure
-    write_failure(run_paths(tmp_path, "toy", "rs", "0badc0de", 1).failed, {"error": "old"})
+    write_failure(RunId("toy", "rs", "0badc0de", 1).paths(tmp_path).failed, {"error": "old"})
     record = json.loads(fail.read_text())
     assert record["status"] == "failed" and record["traceback"].endswith("nope")
 
@@ -213,7 +213,7 @@ def test_settings_hash_is_canonical() -> None:
 def test_labels_must_be_path_safe(tmp_path: Path) -> None:
     for bad in ("", "a/b", "../x", ".hidden", "a b"):
         with pytest.raises(ValueError, match="label"):
-            run_paths(tmp_path, "toy", bad, "0badc0de", 0)
+            RunId("toy", bad, "0badc0de", 0).paths(tmp_path)
 
 
 def test_settings_hash_follows_resolved_defaults(monkeypatch) -> None:
@@ -222,8 +222,8 @@ def test_settings_hash_follows_resolved_defaults(monkeypatch) -> None:
     from optimizers.regularized_evolution import RegularizedEvolution
 
     raw = {"benchmark": "toy", "optimizers": ["re"], "seeds": "0", "time_budget": 1e4}
-    before = Experiment.from_dict(raw).run_keys()[0]
+    before = Experiment.from_dict(raw).runs()[0]
     assert before.settings["hyperparameters"]["population_size"] == 100
     monkeypatch.setattr(RegularizedEvolution, "defaults", {"population_size": 50, "tournament_size": 10})
-    after = Experiment.from_dict(raw).run_keys()[0]
-    assert after.settings_hash != before.settings_hash
+    after = Experiment.from_dict(raw).runs()[0]
+    assert after.id.settings_hash != before.id.settings_hash

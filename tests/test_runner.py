@@ -7,6 +7,8 @@ optimizers below are found by workers as ``test_runner:Class`` (spawned workers 
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import os
 import re
@@ -24,9 +26,10 @@ import pytest
 from nasbench_bench.benchmarks import load_benchmark
 from nasbench_bench.cli import main as cli_main
 from nasbench_bench.experiment import Experiment, ExperimentError, load_experiment, parse_seeds
+from nasbench_bench.locks import acquire_lock, release_lock
 from nasbench_bench.optimizer import Optimizer
-from nasbench_bench.results import load_results, load_runs, read_metadata, run_paths
-from nasbench_bench.runner import HASHSEED, acquire_lock, derive_seeds, release_lock, run_experiment
+from nasbench_bench.results import load_results, load_runs, read_metadata
+from nasbench_bench.runner import HASHSEED, derive_seeds, run_experiment
 
 REPO = Path(__file__).resolve().parents[1]
 TOY = ["--benchmark", "toy", "--encoding", "nb201", "--budget", "2e4", "--no-progress"]
@@ -77,6 +80,7 @@ def run_cli_subprocess(args: list[str], **kw) -> subprocess.Popen:
 
 
 # -- CLI end to end -------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_cli_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "res"
     rc = cli_main(["run", *TOY, "--optimizers", "rs,re,reinforce", "--seeds", "0-2,7", "--out", str(out),
@@ -137,6 +141,7 @@ def test_seeds_depend_on_the_seed_only() -> None:
 
 
 # -- resume ---------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_resume_recomputes_only_missing_runs(tmp_path: Path) -> None:
     exp = toy_experiment(["rs", "re", "reinforce"], "0-3")
     out = tmp_path / "r"
@@ -160,14 +165,27 @@ def test_resume_recomputes_only_missing_runs(tmp_path: Path) -> None:
     assert (s3.done, s3.skipped) == (0, 12)
 
 
-# -- kill -9 and rerun ----------------------------------------------------------------------------------
-def test_kill_9_then_rerun_matches_uninterrupted(tmp_path: Path) -> None:
+# -- kill -9, SIGTERM, Ctrl-C, and rerun ----------------------------------------------------------------
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("sig", "rc"), [(signal.SIGKILL, -9), (signal.SIGTERM, 143), (signal.SIGINT, 130)],
+                         ids=["kill-9", "SIGTERM", "ctrl-c"])
+def test_interrupt_leaves_no_process_and_rerun_matches_uninterrupted(tmp_path: Path, sig: int, rc: int) -> None:
     args = ["--optimizers", "rs,re,reinforce", "--seeds", "0-39", "--benchmark", "toy", "--encoding", "nb201",
             "--budget", "3e5", "--no-progress"]
     out = tmp_path / "killed"
     total = 3 * 40
+    # a session of its own (so its process group can be watched), Ctrl-C not ignored
     proc = run_cli_subprocess([*args, "--out", str(out), "--jobs", "2", "--executor", "process"],
-                              start_new_session=True)
+                              start_new_session=True,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 60
         n_done = 0
@@ -176,22 +194,28 @@ def test_kill_9_then_rerun_matches_uninterrupted(tmp_path: Path) -> None:
             if n_done >= 4 or proc.poll() is not None:
                 break
             time.sleep(0.02)
-        assert proc.poll() is None, f"the command ended before it could be killed: {proc.communicate()}"
-        os.kill(proc.pid, signal.SIGKILL)  # the command only; its workers are orphaned mid-run
-        proc.wait(timeout=10)
-        n_at_kill = len(list((out / "runs").rglob("seed-*.parquet")))
-        assert 4 <= n_done <= n_at_kill < total, "the kill did not land mid-way"
+        assert proc.poll() is None, f"the command ended before it could be interrupted: {proc.communicate()}"
+        if sig == signal.SIGINT:
+            os.killpg(proc.pid, sig)  # what Ctrl-C in a terminal does: the whole foreground group
+        else:
+            os.kill(proc.pid, sig)  # the command only
+        stdout, stderr = proc.communicate(timeout=30)
+        assert proc.returncode == rc, stdout + stderr
+        gone = time.monotonic() + 15
+        while _group_alive(proc.pid) and time.monotonic() < gone:
+            time.sleep(0.1)
+        assert not _group_alive(proc.pid), "worker processes outlived the command"
+        n_at_stop = len(list((out / "runs").rglob("seed-*.parquet")))
+        assert 4 <= n_done <= n_at_stop < total, "the signal did not land mid-way"
+        assert not list(out.rglob(".*.lock")) and not list(out.rglob("*.tmp"))  # nothing half-written left
+        if sig != signal.SIGKILL:
+            assert f"{n_at_stop} done now" in stdout and "run the same command again to resume" in stdout
 
-        # rerun at once, while orphaned workers may still hold locks: locks of a dead command are broken
         s = run_experiment(load_args_experiment(args), out, executor="inline", progress=False)
-        assert s.failed == 0 and s.busy == 0 and s.done + s.skipped == total
-        assert s.done >= 1
+        assert s.failed == 0 and s.busy == 0 and s.done + s.skipped == total and s.done == total - n_at_stop
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)  # orphaned workers, if any are left
-        except ProcessLookupError:
-            pass
-        proc.communicate(timeout=10)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
 
     ref = tmp_path / "ref"
     run_experiment(load_args_experiment(args), ref, executor="inline", progress=False)
@@ -209,6 +233,7 @@ def load_args_experiment(args: list[str]) -> Experiment:
 
 
 # -- failure isolation -------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_a_failing_run_is_recorded_and_the_others_finish(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     exp = toy_experiment(["rs", "test_runner:FailOnSeed"], "0-3")
     out = tmp_path / "f"
@@ -217,7 +242,7 @@ def test_a_failing_run_is_recorded_and_the_others_finish(tmp_path: Path, monkeyp
     assert (s.done, s.failed) == (7, 1)
     assert s.failures[0][0].endswith("seed-00002") and "boom for seed 2" in s.failures[0][1]
 
-    paths = run_paths(out, "toy", "failonseed", exp.run_keys()[1].settings_hash, 2)
+    paths = dataclasses.replace(exp.runs()[1].id, seed=2).paths(out)
     assert not paths.result.exists() and paths.failed.exists()
     record = json.loads(paths.failed.read_text())
     assert record["status"] == "failed" and record["seed"] == 2
@@ -257,7 +282,7 @@ def test_inline_process_and_dask_give_identical_results(tmp_path: Path) -> None:
     exp = toy_experiment(["rs", "re", "reinforce", "test_runner:HashSeeded"], "0-2")
     inline = run_experiment(exp, tmp_path / "inline", executor="inline", progress=False)
     process = run_experiment(exp, tmp_path / "process", executor="process", jobs=2, progress=False)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
             Client(cluster) as client:
         dask = run_experiment(exp, tmp_path / "dask", executor="dask", scheduler=client, progress=False)
     for s in (inline, process, dask):
@@ -283,6 +308,7 @@ def test_hash_seeded_optimizer_differs_without_the_fixed_seed() -> None:
 
 
 # -- concurrency and locks --------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_two_concurrent_commands_share_the_work_without_corruption(tmp_path: Path) -> None:
     out = tmp_path / "shared"
     args = ["--optimizers", "rs,re,reinforce", "--seeds", "0-19", "--benchmark", "toy", "--encoding", "nb201",
@@ -327,7 +353,7 @@ def test_shipped_experiment_files() -> None:
     assert fig7.benchmarks == ("nb101",) and fig7.encoding == "A" and fig7.time_budget == 1e7
     assert fig7.seeds == tuple(range(500))
     assert [o.name for o in fig7.optimizers] == ["rs", "re", "reinforce", "tpe", "smac", "hb", "bohb"]
-    assert fig7.n_runs == 3500 and len({k.settings_hash for k in fig7.run_keys()}) == 7
+    assert fig7.n_runs == 3500 and len({r.id.settings_hash for r in fig7.runs()}) == 7
     quick = load_experiment(REPO / "experiments" / "quick.toml")
     assert quick.benchmarks == ("nb201-cifar10",) and quick.encoding_for("nb201-cifar10") == "nb201"
     over = load_experiment(REPO / "experiments" / "quick.toml", {"benchmark": "toy", "seeds": "3", "name": None})
@@ -386,9 +412,9 @@ def test_hyperparameters_label_and_settings_hash(tmp_path: Path) -> None:
         '["rs"]', '[{name = "re", label = "re-small", hyperparameters = {population_size = 10, tournament_size = 3}}, '
         '"re"]'))
     exp = load_experiment(p)
-    keys = exp.run_keys()
-    assert [k.optimizer.label for k in keys[:2]] == ["re-small", "re"]
-    assert keys[0].settings_hash != keys[1].settings_hash
+    runs = exp.runs()
+    assert [r.optimizer.label for r in runs[:2]] == ["re-small", "re"]
+    assert runs[0].id.settings_hash != runs[1].id.settings_hash
     s = run_experiment(exp, tmp_path / "o", executor="inline", progress=False)
     assert s.done == 4
     meta = read_metadata(next((tmp_path / "o").rglob("re-small-*/seed-00000.parquet")))
@@ -430,3 +456,34 @@ def test_missing_nb101_data_explains_how_to_get_it(tmp_path: Path, monkeypatch: 
     rc = cli_main(["run", "--benchmark", "nb101", "--optimizers", "rs", "--seeds", "0", "--data",
                    str(tmp_path / "nope.tfrecord"), "--out", str(tmp_path / "o"), "--no-progress"])
     assert rc == 2 and "not found" in capsys.readouterr().err
+
+
+def test_worker_sigterm_cleans_up_and_exits_even_if_the_run_swallows_exceptions(tmp_path: Path) -> None:
+    """A worker told to stop (SIGTERM, also what it gets when its parent dies) releases its run's lock, removes
+    its temporary files and exits, even inside code that catches every exception."""
+    lock, tmp = tmp_path / ".seed-00003.lock", tmp_path / ".seed-00003.parquet.abc.parquet.tmp"
+    code = (
+        "import os, time\n"
+        "from pathlib import Path\n"
+        "from nasbench_bench import runner\n"
+        "from nasbench_bench.locks import acquire_lock\n"
+        f"lock, tmp = Path({str(lock)!r}), Path({str(tmp)!r})\n"
+        "runner._worker_init(os.getppid())\n"
+        "runner._HELD.append((lock, acquire_lock(lock)))\n"
+        "tmp.write_text('half')\n"
+        "print('ready', flush=True)\n"
+        "while True:\n"
+        "    try:\n"
+        "        time.sleep(0.05)\n"
+        "    except BaseException:\n"
+        "        pass\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        assert lock.exists() and tmp.exists()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 128 + signal.SIGTERM
+        assert not lock.exists() and not tmp.exists()
+    finally:
+        proc.kill()

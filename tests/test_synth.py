@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nasbench_bench.data.synth import synthetic_metrics, synthetic_table
+from nasbench_bench.nb101.synth import synthetic_metrics, synthetic_table
 
 
 def test_table_is_synthetic_and_deterministic(small_cells):

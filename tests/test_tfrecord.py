@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from nasbench_bench.data.tfrecord import (
+from nasbench_bench.nb101.tfrecord import (
     CorruptRecordError,
     TFRecordWriter,
     iter_records,
@@ -76,7 +76,7 @@ def test_truncated_file(tmp_path, cut):
 
 
 def test_small_chunks_cross_boundaries(tmp_path, monkeypatch):
-    import nasbench_bench.data.tfrecord as tfr
+    import nasbench_bench.nb101.tfrecord as tfr
 
     monkeypatch.setattr(tfr, "_CHUNK", 7)
     path = tmp_path / "r.tfrecord"

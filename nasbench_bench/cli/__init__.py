@@ -2,6 +2,10 @@
 
 A command module defines ``register(subparsers) -> None`` which adds its parser(s) and sets
 ``func=callable(args) -> int`` as the parser default. The library never prints; these modules do.
+
+Ordinary mistakes (a bad experiment file, missing or damaged data, an unusable results directory, an unknown
+optimizer, an unreachable scheduler...) end with one line ``error: ...`` and exit status 2; ``-v`` adds the
+traceback. Exit status 130/143 means interrupted by Ctrl-C/SIGTERM.
 """
 
 from __future__ import annotations
@@ -9,9 +13,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
+import traceback
 
-COMMAND_MODULES = ("data", "run", "report", "bench")
+COMMAND_MODULES = ("data", "run", "report", "bench", "analyze")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    # distributed sets its loggers from its config when imported (here and in its worker processes)
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", logging.getLevelName(max(level, logging.WARNING)).lower())
     for noisy in ("smac", "hyperopt", "distributed", "Pyro4", "matplotlib", "numexpr"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     # hpbandster's BOHB dumps its model data at WARNING on categorical spaces: routine, not actionable
@@ -43,6 +51,53 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except user_errors() as exc:
+        if args.verbose:
+            traceback.print_exc()
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        if not args.verbose:
+            print("(run with -v for the traceback)", file=sys.stderr)
+        return 2
+
+
+def prog() -> str:
+    """How to call this command again: ``nasbench-bench`` if that is on PATH (and is this one), else its path."""
+    import shutil
+    from pathlib import Path
+
+    argv0 = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    found = shutil.which("nasbench-bench")
+    if argv0 is None or argv0.name != "nasbench-bench":
+        return "nasbench-bench"
+    if found and Path(found).resolve() == argv0.resolve():
+        return "nasbench-bench"
+    return str(argv0)
+
+
+class UsageError(ValueError):
+    """A command-line mistake the parser cannot see (e.g. options that contradict each other)."""
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean a mistake in what the user gave, not a bug: reported in one line."""
+    from nasbench_bench.benchmarks import BenchmarkDataError
+    from nasbench_bench.experiment import ExperimentError
+    from nasbench_bench.locks import LockBusy
+    from nasbench_bench.nb101.download import DownloadError
+    from nasbench_bench.nb101.spec import InvalidSpecError, OutOfDomainError
+    from nasbench_bench.nb101.tfrecord import CorruptRecordError
+    from nasbench_bench.optimizer import OptimizerError
+    from nasbench_bench.runner import RunnerError
+    from nasbench_bench.store import DataFormatError
+
+    return (UsageError, ExperimentError, BenchmarkDataError, DataFormatError, CorruptRecordError, OptimizerError,
+            RunnerError, LockBusy, DownloadError, InvalidSpecError, OutOfDomainError, FileNotFoundError,
+            NotADirectoryError, IsADirectoryError, PermissionError, FileExistsError)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+    return " ".join(text.split()) or type(exc).__name__
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 import time
 from pathlib import Path
@@ -23,21 +22,34 @@ def _cells_arg(text: str) -> str | int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from nasbench_bench.data.nb101 import convert, default_cache_path, read_manifest
+    from nasbench_bench import store
+    from nasbench_bench.nb101.cache import convert, default_cache_path, read_manifest
 
     src = Path(args.src)
+    if not src.is_file():
+        what = "is a directory" if src.is_dir() else "does not exist"
+        raise FileNotFoundError(f"{src} {what}; give the official .tfrecord file to convert")
     dst = Path(args.dst) if args.dst else default_cache_path(src, args.cache_dir)
+    replaced = store.check_destination(dst)  # refuses (before reading) anything that is not our cache
     t0 = time.perf_counter()
     out = convert(src, dst, progress=not args.quiet, verify_hashes=not args.no_verify)
     m = read_manifest(out)
     print(f"converted {src} -> {out} in {time.perf_counter() - t0:.1f} s")
+    if replaced is not None:
+        print(f"replaced the cache that was in {out} (converted from {replaced.get('source', {}).get('name', '?')}"
+              f", created {replaced.get('created_utc', '?')})")
     print(_summary(m))
     return 0
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    from nasbench_bench.data.synth import write_synthetic_tfrecord
+    from nasbench_bench.nb101.synth import write_synthetic_tfrecord
 
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise FileExistsError(f"{out} exists; choose another file or pass --force to replace it")
+    if out.is_dir():
+        raise IsADirectoryError(f"{out} is a directory; give a file name such as synth.tfrecord")
     t0 = time.perf_counter()
     n = write_synthetic_tfrecord(args.out, args.cells, args.variant, args.seed, progress=not args.quiet)
     print(f"wrote {n:,} records to {args.out} in {time.perf_counter() - t0:.1f} s")
@@ -47,7 +59,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_enumerate(args: argparse.Namespace) -> int:
-    from nasbench_bench.space import enumerate_cells
+    from nasbench_bench.nb101.space import enumerate_cells
 
     t0 = time.perf_counter()
     rows: list[tuple[str, int, str, str]] = []
@@ -101,23 +113,37 @@ def _summary(m: dict[str, Any]) -> str:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from nasbench_bench.data.nb101 import default_cache_path, read_manifest
+    from nasbench_bench import store
+    from nasbench_bench.nb101.cache import default_cache_path, read_manifest, scan_tfrecord
 
     path = Path(args.path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist")
     if path.is_file():
         cache = default_cache_path(path, args.cache_dir)
-        if not cache.is_dir():
-            print(f"{path}: TFRecord file, not converted yet (would be cached in {cache})")
-            return 1
-        path = cache
+        if store.existing_cache(cache) is not None:
+            print(f"{path}: converted into {cache}")
+            print(_summary(read_manifest(cache)))
+            return 0
+        info = scan_tfrecord(path, progress=not args.quiet)
+        budgets = ", ".join(f"{b} epochs: {n:,} records" for b, n in info["records_per_budget"].items())
+        print(f"{path}: TFRecord file, not converted yet (would be cached in {cache})")
+        print(f"  size          {info['size']:,} bytes")
+        print(f"  records       {info['n_records']:,}  cells {info['n_cells']:,}")
+        print(f"  budgets       {budgets}")
+        print(f"  variant       {info['variant']}")
+        if info["synthetic"]:
+            print("  SYNTHETIC DATA -- not real NAS-Bench-101 results")
+        else:
+            print("  not marked synthetic (records as in the official files)")
+        return 0
     print(f"{path}")
     print(_summary(read_manifest(path)))
     return 0
 
 
 def register(subparsers: Any) -> None:
-    """Add ``data`` and its sub-commands (``convert``, ``synth``, ``enumerate``, ``info``, and
-    ``download`` when :mod:`nasbench_bench.data.download` exists and defines ``register``)."""
+    """Add ``data`` and its sub-commands (``convert``, ``synth``, ``enumerate``, ``info``, ``download``)."""
     p = subparsers.add_parser("data", help="convert, synthesise, enumerate and inspect NAS-Bench-101 data")
     sub = p.add_subparsers(dest="data_command", required=True)
 
@@ -134,6 +160,7 @@ def register(subparsers: Any) -> None:
     s.add_argument("--cells", type=_cells_arg, default=1000, help="number of random cells, or 'all'")
     s.add_argument("--variant", choices=("full", "only108"), default="full")
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--force", action="store_true", help="replace OUT if it exists")
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=cmd_synth)
 
@@ -142,20 +169,40 @@ def register(subparsers: Any) -> None:
     e.add_argument("-q", "--quiet", action="store_true")
     e.set_defaults(func=cmd_enumerate)
 
-    i = sub.add_parser("info", help="summarise a converted cache (or the cache of a .tfrecord)")
+    i = sub.add_parser("info", help="summarise a .tfrecord file (records, cells, budgets, synthetic or not) or a "
+                       "converted cache")
     i.add_argument("path")
     i.add_argument("--cache-dir")
+    i.add_argument("-q", "--quiet", action="store_true", help="no progress bar while scanning a .tfrecord")
     i.set_defaults(func=cmd_info)
 
+    from nasbench_bench.nb101.download import OFFICIAL_URLS
+
+    d = sub.add_parser("download", help="download an official NAS-Bench-101 .tfrecord (resumable, verified)")
+    d.add_argument("--variant", choices=tuple(OFFICIAL_URLS), default="only108",
+                   help="only108 (~0.5 GB, 108 epochs) or full (~1.95 GB, 4/12/36/108 epochs)")
+    d.add_argument("--dest", help="directory to save into (default: <cache dir>/downloads)")
+    d.add_argument("--url", help="download from this URL instead of the official one (a mirror)")
+    d.add_argument("--timeout", type=float, default=30, help="seconds to wait on the network (default 30)")
+    d.add_argument("--retries", type=int, default=3, help="resume attempts after an interrupted transfer")
+    d.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    d.set_defaults(func=cmd_download)
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    """``nasbench-bench data download``: fetch, verify, print the path and the next command."""
+    from nasbench_bench.cli import prog
+    from nasbench_bench.nb101.download import DownloadError, download
+
     try:
-        download = importlib.import_module("nasbench_bench.data.download")
-    except ModuleNotFoundError as exc:
-        if exc.name != "nasbench_bench.data.download":
-            raise
-    else:
-        hook = getattr(download, "register", None)
-        if hook is not None:
-            hook(sub)
+        path = download(args.variant, dest_dir=args.dest, url=args.url, progress=not args.quiet,
+                        timeout=args.timeout, retries=args.retries)
+    except (DownloadError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"NAS-Bench-101 {args.variant} file: {path}")
+    print(f"next: {prog()} data convert {path}")
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,15 +3,43 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 SYNTHETIC_BANNER = "!" * 100
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not (0 < value < float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
+    return value
+
+
 def register(subparsers: Any) -> None:
+    from nasbench_bench.benchmarks import benchmark_names
+
     p = subparsers.add_parser(
         "run",
         help="run an experiment (benchmark x optimizers x seeds); resumable",
@@ -23,21 +51,33 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("experiment", nargs="?", help="experiment TOML file (optional if --benchmark etc. are given)")
-    p.add_argument("--benchmark", help="benchmark, or a comma-separated list: nb101, nb101-synthetic, "
-                   "nb201-cifar10, nb201-cifar100, nb201-imagenet16-120, toy")
+    p.add_argument("--benchmark", help="benchmark, or a comma-separated list: " + ", ".join(benchmark_names()))
     p.add_argument("--optimizers", help="comma-separated optimizer names or module:Class paths, e.g. rs,re,reinforce")
     p.add_argument("--seeds", help="seeds: ranges and lists, e.g. 0-499 or 0,3,10-12 (inclusive)")
     p.add_argument("--budget", help="simulated time budget per run in seconds (default without a file: 1e7)")
     p.add_argument("--encoding", help="search encoding: A, B, C (nb101) or nb201 (default: per benchmark)")
-    p.add_argument("--max-evaluations", type=int, help="cap on evaluations per run (safety net)")
+    p.add_argument("--max-evaluations", type=positive_int,
+                   help="end each run after this many evaluations (part of the run's setting)")
+    p.add_argument("--plugin", action="append", metavar="MODULE",
+                   help="import MODULE first (its @register optimizers become names); repeatable")
+    p.add_argument("--limit-invalid-streak", type=positive_int, metavar="N",
+                   help="safety limit: fail a run after N invalid proposals in a row (default 10000)")
+    p.add_argument("--limit-evaluations", type=positive_int, metavar="N",
+                   help="safety limit: fail a run after N evaluations (default: 10 x budget / cheapest "
+                        "evaluation + 10000)")
+    p.add_argument("--run-timeout", type=positive_float, metavar="SECONDS",
+                   help="safety limit: fail a run after this much wall-clock time (default: none)")
     p.add_argument("--name", help="experiment name (default: the file's stem, or the benchmark)")
     p.add_argument("--data", help="NAS-Bench-101 data: .tfrecord file or converted cache dir "
                    "(else $NASBENCH_BENCH_NB101)")
     p.add_argument("--out", help="results directory (default: results/NAME)")
-    p.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1, help="parallel runs")
-    p.add_argument("--executor", choices=("process", "dask", "inline"), default="process",
-                   help="where runs execute: local worker processes, a dask cluster, or this process")
-    p.add_argument("--scheduler", help="dask scheduler address (with --executor dask; default: a local cluster)")
+    p.add_argument("--jobs", "-j", type=positive_int, default=os.cpu_count() or 1, help="parallel runs")
+    p.add_argument("--executor", choices=("process", "dask", "inline"), default=None,
+                   help="where runs execute: local worker processes (default), a dask cluster, or this process")
+    p.add_argument("--scheduler", help="dask scheduler address tcp://HOST:PORT (implies --executor dask; "
+                   "without it dask starts a local cluster)")
+    p.add_argument("--scheduler-timeout", type=positive_float, default=10.0,
+                   help="seconds to wait for the dask scheduler")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar (default: when stderr is a terminal)")
     p.set_defaults(func=main)
@@ -55,12 +95,19 @@ def _build_experiment(args: argparse.Namespace) -> Any:
         "max_evaluations": args.max_evaluations,
         "data": args.data,
         "name": args.name,
+        "plugins": args.plugin,
     }
+    limits = {"invalid_streak": args.limit_invalid_streak, "evaluations": args.limit_evaluations,
+              "wall_clock": args.run_timeout}
+    if any(v is not None for v in limits.values()):
+        overrides["limits"] = {k: v for k, v in limits.items() if v is not None}
     if args.experiment:
         return load_experiment(args.experiment, overrides)
     missing = [f"--{k}" for k in ("benchmark", "optimizers", "seeds") if getattr(args, k) is None]
     if missing:
-        raise SystemExit(f"nasbench-bench run: give an experiment file or {', '.join(missing)}")
+        from nasbench_bench.cli import UsageError
+
+        raise UsageError(f"give an experiment file or {', '.join(missing)}")
     raw = {k: v for k, v in overrides.items() if v is not None}
     raw.setdefault("time_budget", 1e7)
     default_name = args.benchmark.replace(",", "+")
@@ -75,31 +122,61 @@ def _shout_synthetic(benchmarks: list[str]) -> None:
         print(SYNTHETIC_BANNER, file=sys.stderr)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, delivered like Ctrl-C so that the same clean-up runs."""
+
+    signal_name = "SIGTERM"
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _executor(args: argparse.Namespace) -> str:
+    from nasbench_bench.cli import UsageError
+
+    if args.scheduler is not None:
+        if args.executor not in (None, "dask"):
+            raise UsageError(f"--scheduler is a dask scheduler address but --executor is {args.executor!r}; "
+                             "drop --executor or use --executor dask")
+        return "dask"
+    return args.executor or "process"
+
+
 def main(args: argparse.Namespace) -> int:
-    from nasbench_bench.benchmarks import SYNTHETIC_BENCHMARKS, BenchmarkDataError
-    from nasbench_bench.experiment import ExperimentError
+    from nasbench_bench.benchmarks import synthetic_benchmarks
+    from nasbench_bench.cli import prog
     from nasbench_bench.runner import run_experiment
 
-    try:
-        exp = _build_experiment(args)
-    except ExperimentError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    executor = _executor(args)
+    exp = _build_experiment(args)
     out = Path(args.out) if args.out else Path("results") / exp.name
     progress = sys.stderr.isatty() if args.progress is None else args.progress
-    _shout_synthetic([b for b in exp.benchmarks if b in SYNTHETIC_BENCHMARKS])
+    synthetic = synthetic_benchmarks()
+    _shout_synthetic([b for b in exp.benchmarks if b in synthetic])
+    where = f"dask at {args.scheduler}" if args.scheduler else executor
     print(f"experiment {exp.name}: {', '.join(exp.benchmarks)} x {len(exp.optimizers)} optimizer(s) "
           f"[{', '.join(o.label for o in exp.optimizers)}] x {len(exp.seeds)} seed(s) = {exp.n_runs} runs, "
-          f"budget {exp.time_budget:g} s; executor {args.executor}, jobs {args.jobs}; results in {out}")
-    try:
-        summary = run_experiment(exp, out, jobs=args.jobs, executor=args.executor, scheduler=args.scheduler,
-                                 progress=progress)
-    except (ExperimentError, BenchmarkDataError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+          f"budget {exp.time_budget:g} s; executor {where}, jobs {args.jobs}; results in {out}", flush=True)
+    with _sigterm_as_interrupt():
+        summary = run_experiment(exp, out, jobs=args.jobs, executor=executor, scheduler=args.scheduler,
+                                 progress=progress, scheduler_timeout=args.scheduler_timeout)
 
-    newly_synthetic = [b for b in summary.synthetic if b not in SYNTHETIC_BENCHMARKS]
+    newly_synthetic = [b for b in summary.synthetic if b not in synthetic]
     _shout_synthetic(newly_synthetic)
+    if summary.interrupted:
+        print(f"\ninterrupted ({summary.interrupted}): workers stopped; nothing half-written is kept.")
     print(f"\n{summary.total} runs: {summary.done} done now, {summary.skipped} already finished, "
           f"{summary.failed} failed, {summary.busy} in progress elsewhere ({summary.wall_s:.1f} s)")
     if summary.failures:
@@ -108,12 +185,17 @@ def main(args: argparse.Namespace) -> int:
             print(f"  {run_id}: {error}")
         if len(summary.failures) > 20:
             print(f"  ... and {len(summary.failures) - 20} more")
-        print("rerun the same command to retry the failed runs")
+        print("rerunning the same command retries them; an error of the optimizer or the data will recur until "
+              "it is fixed (same seed, same run)")
     if summary.busy:
         print(f"{summary.busy} run(s) are locked by another live command; rerun after it ends to pick up any "
               "it did not finish")
     if summary.synthetic:
         print(f"NOTE: SYNTHETIC data ({', '.join(summary.synthetic)}) -- not real benchmark results")
     print(f"results: {out}")
-    print(f"next: nasbench-bench plot {out}")
+    if summary.interrupted:
+        left = summary.total - summary.done - summary.skipped
+        print(f"{left} run(s) not finished: run the same command again to resume")
+        return 143 if summary.interrupted == "SIGTERM" else 130
+    print(f"next: {prog()} plot {out}")
     return 1 if summary.failed else 0
