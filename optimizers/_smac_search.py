@@ -224,6 +224,22 @@ def _continuous_neighbourhood(
                      f"around {vector} (std {std}): found {offset} of {n}.")
 
 
+class HashedConfiguration(Configuration):
+    """A ``Configuration`` that keeps its hash: ConfigSpace hashes ``repr(config)``, rebuilt on every call, and
+    SMAC's run history hashes each configuration many times per trial. Same hash value, equality and repr."""
+
+    _hash: int | None = None
+
+    def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = super().__hash__()
+        return self._hash
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        self._hash = None
+
+
 class FastRandomSearch(RandomSearch):
     """SMAC's ``RandomSearch`` sampling vectors with :class:`VectorSampler` (same output)."""
 
@@ -239,7 +255,7 @@ class FastRandomSearch(RandomSearch):
             return super()._maximize(previous_configs, n_points, _sorted)
         if not _sorted:
             X = self._sample(n_points)
-            return [(0, Configuration(self._configspace, vector=x, origin=_RANDOM)) for x in X]
+            return [(0, HashedConfiguration(self._configspace, vector=x, origin=_RANDOM)) for x in X]
         return self.best(n_points, n_points)
 
     def _sample(self, n_points: int) -> np.ndarray:
@@ -253,7 +269,7 @@ class FastRandomSearch(RandomSearch):
         acq_values = acquisition_values(self._acquisition_function, X)
         random = self._rng.rand(len(acq_values))
         indices = np.lexsort((random.flatten(), acq_values.flatten()))[::-1][:k]
-        return [(acq_values[i][0], Configuration(self._configspace, vector=X[i], origin=_RANDOM_SORTED))
+        return [(acq_values[i][0], HashedConfiguration(self._configspace, vector=X[i], origin=_RANDOM_SORTED))
                 for i in indices]
 
 
@@ -462,7 +478,7 @@ class FastLocalSearch(LocalSearch):
 
         out: list[tuple[float, Configuration]] = []
         for a, vec, obj in zip(acq_val_candidates, vectors, objects):
-            out.append((a, obj if obj is not None else Configuration(space, vector=vec.copy())))
+            out.append((a, obj if obj is not None else HashedConfiguration(space, vector=vec.copy())))
         return out
 
 

@@ -314,5 +314,5 @@ class SMAC(Optimizer):
             ask, tell = smac.ask, smac.tell
             while True:
                 info = ask()
-                loss = evaluate(dict(info.config)).loss
+                loss = evaluate(info.config).loss  # a Mapping; dict() would walk it once more
                 tell(info, TrialValue(cost=loss), save=False)
