@@ -120,7 +120,8 @@ def test_smac_ask_tell_equals_smac_optimize(table: Table, tmp_path: Path) -> Non
 
 @pytest.mark.slow
 def test_smac_fast_components_decide_like_smacs_own(table: Table, tmp_path: Path) -> None:
-    """The hashed-membership config selector and intensifier make SMAC's decisions, trial for trial."""
+    """The fast components (selector, intensifier, acquisition maximiser, forest, run history, encoder; see
+    ``optimizers.smac.FAST_COMPONENTS``) make SMAC's decisions, trial for trial (more in test_smac_fast.py)."""
     from smac.runhistory.dataclasses import TrialValue
 
     from optimizers.smac import SMAC, make_facade
