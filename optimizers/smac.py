@@ -305,12 +305,20 @@ class SMAC(Optimizer):
         check_number(cls, hp, "n_initial", integer=True, minimum=1, optional=True)
 
     def run(self, oracle: Oracle) -> None:
+        """Search with the fast components until the oracle raises ``BudgetExhausted``."""
+        self._drive(oracle, library_components=False)
+
+    def run_with_stock_components(self, oracle: Oracle) -> None:
+        """The same search through SMAC's own components (slow; the same decisions, for comparisons)."""
+        self._drive(oracle, library_components=True)
+
+    def _drive(self, oracle: Oracle, library_components: bool) -> None:
         from smac.runhistory.dataclasses import TrialValue
 
         cs = self.encoding.configspace(seed=self.seed)
         evaluate = oracle.evaluate
         with private_output_directory() as out:
-            smac = make_facade(cs, self.seed, out, self.hp)
+            smac = make_facade(cs, self.seed, out, self.hp, library_components=library_components)
             ask, tell = smac.ask, smac.tell
             while True:
                 info = ask()

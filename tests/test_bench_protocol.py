@@ -1,0 +1,36 @@
+"""``nasbench-bench bench protocol``: its per-suggestion figures and its comparison with the libraries."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from perf.protocol import _marginal_ms
+
+
+def test_marginal_cost_is_the_last_tenth_before_n() -> None:
+    stamps = [float(i) for i in range(1, 1001)]  # one second per suggestion ...
+    stamps[-1] += 100.0  # ... except the 1,000th, which took 101 s
+    # the last tenth before 1,000 suggestions: suggestions 901..1000, (1100 - 900) s over 100 suggestions
+    assert _marginal_ms(stamps, 1000) == pytest.approx(2000.0)
+    assert _marginal_ms(stamps, 100) == pytest.approx(1000.0)
+    assert _marginal_ms(stamps, 1001) is None
+
+
+@pytest.mark.slow
+def test_protocol_runs_every_optimizer_and_matches_the_libraries() -> None:
+    cmd = [sys.executable, "-m", "nasbench_bench", "bench", "protocol", "--budget", "2e5", "--encodings", "A",
+           "--library", "60"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    rows = {line.split()[0]: line.split() for line in out.stdout.splitlines()
+            if line.split() and line.split()[0] in ("rs", "re", "reinforce", "tpe", "smac", "hb", "bohb")}
+    assert set(rows) == {"rs", "re", "reinforce", "tpe", "smac", "hb", "bohb"}
+    for cols in rows.values():
+        suggestions, valid, invalid = (int(c.replace(",", "")) for c in cols[4:7])
+        assert suggestions == valid + invalid and valid > 0
+    assert "Figure 7 (7 optimizers x 500 seeds, encoding A)" in out.stdout
+    comparisons = [line for line in out.stdout.splitlines() if line.startswith(("  tpe A:", "  smac A:"))]
+    assert len(comparisons) == 2 and all(line.endswith("; same trials") for line in comparisons), comparisons
