@@ -221,6 +221,28 @@ class SMAC(Optimizer):
         "n_initial": None,
     }
     needs_fixed_hashseed = True
+    #: Parallel form: SMAC's own (its documented parallel mode): ``ask()`` is called again while earlier trials
+    #: are still running and each result is told as it completes. With one worker this is :meth:`run`'s loop.
+    pending_asks = True
+
+    def begin(self, oracle: Oracle, workers: int) -> None:
+        import atexit
+
+        out = Path(tempfile.mkdtemp(prefix="nasbench_bench_smac_"))
+        atexit.register(shutil.rmtree, out, ignore_errors=True)  # no end-of-run hook in ask/tell: clean at exit
+        self._smac = make_facade(self.encoding.configspace(seed=self.seed), self.seed, out, self.hp)
+        self._infos: dict[int, Any] = {}  # id(config dict) -> its TrialInfo
+
+    def ask(self) -> dict[str, Any]:
+        info = self._smac.ask()
+        config = dict(info.config)
+        self._infos[id(config)] = info
+        return config
+
+    def tell(self, config: Any, evaluation: Any) -> None:
+        from smac.runhistory.dataclasses import TrialValue
+
+        self._smac.tell(self._infos.pop(id(config)), TrialValue(cost=evaluation.loss), save=False)
 
     @classmethod
     def check_hyperparameters(cls, hp: dict) -> None:

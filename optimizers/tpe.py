@@ -48,6 +48,43 @@ class TPE(Optimizer):
 
     name = "tpe"
     defaults: dict[str, Any] = {}
+    #: Parallel form: hyperopt's own asynchronous mechanism (``fmin`` with a queue, Mongo/Spark trials):
+    #: ``tpe.suggest`` is called while other trials are still pending (state NEW, no result). hyperopt 0.3.0 does
+    #: not ignore them: ``tpe.suggest`` gives pending trials an infinite loss (they count towards
+    #: ``n_startup_jobs`` and fall in the "bad" group). Each ask inserts and refreshes, each tell completes its
+    #: trial and refreshes, as ``fmin`` does. With one worker this is exactly :meth:`run`.
+    pending_asks = True
+
+    def begin(self, oracle: Oracle, workers: int) -> None:
+        from hyperopt import Trials, base
+
+        _quiet()
+        self._names = [p.name for p in self.encoding.params]
+        self._domain = base.Domain(lambda config: 0.0, hyperopt_space(self.encoding))
+        self._trials = Trials()
+        self._rstate = np.random.default_rng(self.seed)
+        self._docs: dict[int, dict[str, Any]] = {}  # id(vector) -> its pending trial document
+
+    def ask(self) -> np.ndarray:
+        from hyperopt import tpe
+
+        trials = self._trials
+        docs = tpe.suggest(trials.new_trial_ids(1), self._domain, trials, self._rstate.integers(2**31 - 1))
+        trials.insert_trial_docs(docs)
+        trials.refresh()
+        doc = trials._dynamic_trials[-1]
+        vals = doc["misc"]["vals"]
+        vector = np.array([vals[n][0] for n in self._names], dtype=float)
+        self._docs[id(vector)] = doc
+        return vector
+
+    def tell(self, config: np.ndarray, evaluation: Any) -> None:  # type: ignore[override]
+        from hyperopt import JOB_STATE_DONE, STATUS_OK
+
+        doc = self._docs.pop(id(config))
+        doc["state"] = JOB_STATE_DONE
+        doc["result"] = {"loss": evaluation.loss, "status": STATUS_OK}
+        self._trials.refresh()
 
     def run(self, oracle: Oracle) -> None:
         from hyperopt import JOB_STATE_DONE, STATUS_OK, Trials, base, tpe
