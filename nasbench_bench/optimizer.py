@@ -110,6 +110,10 @@ class Optimizer:
         """Called once before the first :meth:`ask` of a run with ``workers`` > 1 simulated workers (the
         sequential protocol calls :meth:`run` instead). Default: nothing."""
 
+    def end(self) -> None:
+        """Called once when a run with ``workers`` > 1 ends, however it ends (release resources). Default:
+        nothing."""
+
     def ask(self) -> np.ndarray | Mapping[str, Any]:
         """The next configuration to evaluate (vector or dict). With several workers (``pending_asks``), None
         means no work until the next evaluation completes."""

@@ -108,8 +108,16 @@ SCHEMA = pa.schema(
         ("regret", pa.float64()),
     ]
 )
-#: Columns of a run file / of :func:`load_results`.
-RUN_COLUMNS: tuple[str, ...] = tuple(SCHEMA.names)
+#: Extra columns of a run with several simulated workers (:mod:`nasbench_bench.simulator`).
+PARALLEL_FIELDS = (
+    pa.field("workers", pa.int32()),
+    pa.field("worker", pa.int32()),
+    pa.field("start", pa.float64()),
+    pa.field("end", pa.float64()),
+)
+PARALLEL_SCHEMA = pa.schema(list(SCHEMA) + list(PARALLEL_FIELDS))
+#: Columns of :func:`load_results` (a sequential run's file has all but the parallel ones, which are filled).
+RUN_COLUMNS: tuple[str, ...] = tuple(PARALLEL_SCHEMA.names)
 RUNS_COLUMNS: tuple[str, ...] = (
     "benchmark", "optimizer", "settings", "seed", "status", "budget_s", "score_metric", "synthetic", "n_evals",
     "final_regret", "wall_s", "encoding", "table", "optimizer_name", "error", "path", "derived",
@@ -206,6 +214,7 @@ def run_metadata(run: Any) -> dict[str, Any]:
         "max_evaluations": run.max_evaluations,
         "seed": run.id.seed,
         "suite_version": _suite_version(),
+        **({"workers": run.workers} if getattr(run, "workers", 1) > 1 else {}),
     }
 
 
@@ -253,7 +262,16 @@ def trajectory_table(trajectory: Trajectory, table: Table, run: RunId) -> pa.Tab
         _dict_array(inc.astype(str)) if n else pa.array([], SCHEMA.field("incumbent").type),
         pa.array(trajectory.regret.astype(np.float64)),
     ]
-    return pa.Table.from_arrays(arrays, schema=SCHEMA)
+    if trajectory.worker is None:  # a sequential run: exactly the columns it always had
+        return pa.Table.from_arrays(arrays, schema=SCHEMA)
+    start = trajectory.start if trajectory.start is not None else np.full(n, np.nan)
+    arrays += [
+        pa.array(np.full(n, trajectory.workers, np.int32)),
+        pa.array(trajectory.worker.astype(np.int32)),
+        pa.array(np.asarray(start, dtype=np.float64)),
+        pa.array(trajectory.time.astype(np.float64)),
+    ]
+    return pa.Table.from_arrays(arrays, schema=PARALLEL_SCHEMA)
 
 
 def _encode_meta(meta: Mapping[str, Any]) -> dict[bytes, bytes]:
@@ -326,22 +344,36 @@ def _scan(root: str | os.PathLike[str]) -> list[_RunFile]:
     return out
 
 
+def _workers_of(path: Path) -> int:
+    """Simulated workers of the run in file ``path`` (1 for a sequential run or an unreadable file)."""
+    try:
+        return int(read_metadata(path).get("workers", 1) or 1)
+    except (OSError, ValueError, TypeError, pa.ArrowException):
+        return 1
+
+
 def _display_names(files: Iterable[_RunFile]) -> dict[tuple[str, str, str], str]:
-    """(benchmark, label, hash) -> optimizer name shown: the label, or ``label-hash`` when one label has
-    several settings on a benchmark (so runs of different settings never mix)."""
-    by_label: dict[tuple[str, str], set[str]] = {}
+    """(benchmark, label, hash) -> optimizer name shown: the label (``label@K<k>`` for runs with k > 1 simulated
+    workers), or ``label-hash`` when one label has several settings besides the workers on a benchmark (so runs
+    of different settings never mix)."""
+    first: dict[tuple[str, str, str], Path] = {}
     for f in files:
-        by_label.setdefault((f.run.benchmark, f.run.label), set()).add(f.run.settings_hash)
+        first.setdefault(f.run.setting, f.path)
+    workers = {setting: _workers_of(path) for setting, path in first.items()}  # one footer per setting
+    by_label: dict[tuple[str, str, int], set[str]] = {}
+    for (bench, label, h), k in workers.items():
+        by_label.setdefault((bench, label, k), set()).add(h)
     out: dict[tuple[str, str, str], str] = {}
-    for (bench, label), hashes in by_label.items():
+    for (bench, label, k), hashes in by_label.items():
+        shown = label if k == 1 else f"{label}@K{k}"
         if len(hashes) > 1:
             log.warning(
                 "benchmark %s: optimizer label %r has runs with %d different settings %s; they are shown as "
                 "'%s-<hash>' (give each setting its own label to avoid this)",
-                bench, label, len(hashes), sorted(hashes), label,
+                bench, shown, len(hashes), sorted(hashes), label,
             )
         for h in hashes:
-            out[(bench, label, h)] = f"{label}-{h}" if len(hashes) > 1 else label
+            out[(bench, label, h)] = f"{label}-{h}" + shown[len(label):] if len(hashes) > 1 else shown
     return out
 
 
@@ -357,7 +389,23 @@ def _select(
 
 
 def _empty_results(columns: Sequence[str]) -> pd.DataFrame:
-    return SCHEMA.empty_table().select(list(columns)).to_pandas()
+    return PARALLEL_SCHEMA.empty_table().select(list(columns)).to_pandas()
+
+
+def _fill_sequential(df: pd.DataFrame) -> None:
+    """Fill the parallel columns of sequential runs' rows (null there): one worker, 0, each evaluation starting
+    when the previous one of its run ended, ending at its ``time``."""
+    time = df["time"].to_numpy(dtype=np.float64)
+    if "workers" in df.columns:
+        df["workers"] = df["workers"].fillna(1).astype(np.int32)
+    if "worker" in df.columns:
+        df["worker"] = df["worker"].fillna(0).astype(np.int32)
+    if "end" in df.columns:
+        df["end"] = df["end"].fillna(pd.Series(time, index=df.index))
+    if "start" in df.columns:
+        prev = np.concatenate(([0.0], time[:-1]))
+        prev[df["eval"].to_numpy() == 0] = 0.0
+        df["start"] = df["start"].fillna(pd.Series(prev, index=df.index))
 
 
 def load_results(
@@ -383,9 +431,13 @@ def load_results(
     if not files:
         return _empty_results(cols)
     fmt = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=list(_DICT_COLUMNS)))
-    dataset = ds.dataset([str(f.path) for f in files], schema=SCHEMA, format=fmt)
-    read_cols = list(dict.fromkeys(cols + (["benchmark", "optimizer", "settings"] if "optimizer" in cols else [])))
+    dataset = ds.dataset([str(f.path) for f in files], schema=PARALLEL_SCHEMA, format=fmt)
+    parallel = [c for c in cols if c in PARALLEL_SCHEMA.names[len(SCHEMA):]]
+    read_cols = list(dict.fromkeys(cols + (["benchmark", "optimizer", "settings"] if "optimizer" in cols else [])
+                                   + (["eval", "time"] if parallel else [])))
     df = dataset.to_table(columns=read_cols, use_threads=True).to_pandas()
+    if parallel:
+        _fill_sequential(df)
     renames = {k: v for k, v in names.items() if v != k[1]}
     if renames and "optimizer" in cols:
         codes = [df[c].cat.codes.to_numpy().astype(np.int64) for c in ("benchmark", "optimizer", "settings")]

@@ -163,6 +163,8 @@ class EventSimulation:
                 heapq.heappush(idle, worker)
         except BudgetExhausted:
             pass
+        finally:
+            opt.end()
         self.cut = self.dispatched - self.delivered
         traj = oracle.trajectory()
         return dataclasses.replace(traj, worker=np.asarray(self._worker, dtype=np.int32),

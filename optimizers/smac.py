@@ -226,10 +226,7 @@ class SMAC(Optimizer):
     pending_asks = True
 
     def begin(self, oracle: Oracle, workers: int) -> None:
-        import atexit
-
-        out = Path(tempfile.mkdtemp(prefix="nasbench_bench_smac_"))
-        atexit.register(shutil.rmtree, out, ignore_errors=True)  # no end-of-run hook in ask/tell: clean at exit
+        self._out = out = Path(tempfile.mkdtemp(prefix="nasbench_bench_smac_"))  # removed by end()
         self._smac = make_facade(self.encoding.configspace(seed=self.seed), self.seed, out, self.hp)
         self._infos: dict[int, Any] = {}  # id(config dict) -> its TrialInfo
 
@@ -243,6 +240,9 @@ class SMAC(Optimizer):
         from smac.runhistory.dataclasses import TrialValue
 
         self._smac.tell(self._infos.pop(id(config)), TrialValue(cost=evaluation.loss), save=False)
+
+    def end(self) -> None:
+        shutil.rmtree(self._out, ignore_errors=True)
 
     @classmethod
     def check_hyperparameters(cls, hp: dict) -> None:
