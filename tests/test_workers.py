@@ -416,3 +416,42 @@ def test_parallel_runs_identical_across_executors(tmp_path: Path) -> None:
     assert set(ref["optimizer"]) == {"rs@K4", "re@K4", "reinforce@K4", "hb@K4"}
     assert set(ref["worker"]) == {0, 1, 2, 3} and (ref["workers"] == 4).all()
     pd.testing.assert_frame_equal(load_results(tmp_path / "process"), ref)
+
+
+# -- analysis and plots -----------------------------------------------------------------------------------
+def _curves() -> pd.DataFrame:
+    """Hand-made mean curves: with K workers the regret 0.4 -> 0.1 steps at t = 8/K (K = 1, 2, 8)."""
+    rows = []
+    for name, k in (("re", 1), ("re@K2", 2), ("re@K8", 8)):
+        for t in (1.0, 2.0, 4.0, 8.0):
+            rows.append({"benchmark": "b", "optimizer": name, "time": t, "n_runs": 3,
+                         "mean": 0.1 if t >= 8.0 / k else 0.4})
+    return pd.DataFrame(rows)
+
+
+def test_speedup_table_by_hand() -> None:
+    from nasbench_bench import analysis as A
+
+    assert A.split_workers("re@K8") == ("re", 8) and A.split_workers("re-abc@K2") == ("re-abc", 2)
+    assert A.split_workers("re") == ("re", 1) and A.split_workers("a@Kx") == ("a@Kx", 1)
+    w = A.workers_curves(_curves())
+    assert A.has_several_workers(_curves()) and not A.has_several_workers(_curves().query("optimizer == 're'"))
+    s = A.speedup_table(w).set_index("workers")
+    assert (s["target"] == 0.1).all()  # K = 1's final mean
+    assert s["time_to_reach"].tolist() == [8.0, 4.0, 1.0]
+    assert s["speedup"].tolist() == [1.0, 2.0, 8.0]
+    s2 = A.speedup_table(w, {("b", "re"): 0.05})
+    assert s2["time_to_reach"].isna().all()
+
+
+def test_workers_figure_draws_one_panel_per_optimizer_and_the_speedup(tmp_path: Path) -> None:
+    from nasbench_bench import analysis as A
+    from nasbench_bench import plots
+
+    w = A.workers_curves(_curves())
+    fig = plots.workers_figure(w, A.speedup_table(w), "t", synthetic=True)
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(visible) == 2 and len(visible[0].get_lines()) == 3
+    assert list(visible[1].get_lines()[0].get_ydata()) == [1.0, 2.0, 8.0]
+    paths = plots.plot_workers(w, A.speedup_table(w), "t", tmp_path / "x")
+    assert all(p.exists() for p in paths)
