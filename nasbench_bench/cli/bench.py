@@ -16,6 +16,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "oracle": ("perf.oracle", "per-query cost of the oracle vs a bare table lookup"),
     "optimizers": ("perf.optimizers", "many seeds of RS, RE, REINFORCE at the paper's budget"),
     "drivers": ("perf.drivers", "TPE/SMAC/HB/BOHB: our in-process drivers vs the libraries' own"),
+    "workers": ("perf.workers", "per-evaluation cost of the parallel-workers event loop at K = 1, 8, 64"),
     "optuna": ("perf.optuna", "per-suggestion overhead of the Optuna adapter vs a bare ask/tell loop"),
 }
 
