@@ -32,7 +32,16 @@ valid_acc      float64       validation accuracy seen by the search (NaN if inva
 train_acc      float64       train accuracy (NaN if invalid or not recorded)
 incumbent      dict string   cell id of the incumbent after the evaluation, ``""`` before any valid one
 regret         float64       incumbent regret (``table.best_score - table.score[incumbent]``), NaN before
+workers        int32         simulated workers of the run (runs with ``workers`` > 1 only, see below)
+worker         int32         the worker that performed the evaluation (0..workers-1)
+start          float64       simulated time the evaluation started (s)
+end            float64       simulated time it ended (= ``time``: the clock when it was delivered)
 =============  ============  ===========================================================================
+
+The last four columns are written only by runs with several simulated workers (:mod:`nasbench_bench.simulator`);
+a sequential run's file has exactly the first fourteen, as it always had, and :func:`load_results` fills them for
+its rows (workers 1, worker 0, start = the previous evaluation's ``time``, end = ``time``). Such runs also record
+``workers`` in their metadata and settings (so a K > 1 run never shares a directory with the sequential one).
 
 The Parquet key/value metadata holds one JSON-encoded value per key: ``format_version``, ``benchmark``,
 ``optimizer`` (label), ``optimizer_name``, ``optimizer_path`` (``module:Class``), ``settings`` (JSON text),

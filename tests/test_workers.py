@@ -455,3 +455,16 @@ def test_workers_figure_draws_one_panel_per_optimizer_and_the_speedup(tmp_path: 
     assert list(visible[1].get_lines()[0].get_ydata()) == [1.0, 2.0, 8.0]
     paths = plots.plot_workers(w, A.speedup_table(w), "t", tmp_path / "x")
     assert all(p.exists() for p in paths)
+
+
+@pytest.mark.slow
+def test_parallel_runs_identical_under_dask(tmp_path: Path) -> None:
+    from distributed import Client, LocalCluster
+
+    exp = _experiment(4, ("rs", "re", "tpe"), "0-1")
+    run_experiment(exp, tmp_path / "inline", executor="inline", progress=False)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
+            Client(cluster) as client:
+        s = run_experiment(exp, tmp_path / "dask", executor="dask", scheduler=client, progress=False)
+    assert (s.done, s.failed) == (6, 0)
+    pd.testing.assert_frame_equal(load_results(tmp_path / "dask"), load_results(tmp_path / "inline"))
