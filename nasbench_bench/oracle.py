@@ -38,7 +38,7 @@ import math
 import time
 import weakref
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -161,13 +161,19 @@ class Trajectory:
     train_acc: np.ndarray  # float64
     incumbent: np.ndarray  # int64 table row of the incumbent after the evaluation, -1 before any valid one
     regret: np.ndarray  # float64 incumbent regret, NaN before any valid evaluation
-    # parallel runs (:mod:`nasbench_bench.simulator`, workers > 1) only; None for a sequential run
-    worker: np.ndarray | None = None  # int32 worker that performed the evaluation
-    start: np.ndarray | None = None  # float64 simulated time it started (``time`` is when it ended)
-    workers: int = 1  # simulated workers of the run
 
     def __len__(self) -> int:
         return len(self.time)
+
+
+@dataclass(frozen=True)
+class ParallelTrajectory(Trajectory):
+    """A :class:`Trajectory` of a run with several simulated workers (:mod:`nasbench_bench.simulator`): also who
+    performed each evaluation and when it started (``time`` is when it ended, in delivery order)."""
+
+    worker: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))  # int32 worker id
+    start: np.ndarray = field(default_factory=lambda: np.zeros(0))  # float64 simulated start time
+    workers: int = 1  # simulated workers of the run
 
 
 class Oracle:

@@ -75,7 +75,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from nasbench_bench.oracle import Trajectory
+from nasbench_bench.oracle import ParallelTrajectory, Trajectory
 from nasbench_bench.paths import atomic_path
 from nasbench_bench.table import Table
 
@@ -271,13 +271,12 @@ def trajectory_table(trajectory: Trajectory, table: Table, run: RunId) -> pa.Tab
         _dict_array(inc.astype(str)) if n else pa.array([], SCHEMA.field("incumbent").type),
         pa.array(trajectory.regret.astype(np.float64)),
     ]
-    if trajectory.worker is None:  # a sequential run: exactly the columns it always had
+    if not isinstance(trajectory, ParallelTrajectory):  # a sequential run: exactly the columns it always had
         return pa.Table.from_arrays(arrays, schema=SCHEMA)
-    start = trajectory.start if trajectory.start is not None else np.full(n, np.nan)
     arrays += [
         pa.array(np.full(n, trajectory.workers, np.int32)),
         pa.array(trajectory.worker.astype(np.int32)),
-        pa.array(np.asarray(start, dtype=np.float64)),
+        pa.array(trajectory.start.astype(np.float64)),
         pa.array(trajectory.time.astype(np.float64)),
     ]
     return pa.Table.from_arrays(arrays, schema=PARALLEL_SCHEMA)

@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from nasbench_bench.oracle import BudgetExhausted, Oracle, Pending, Trajectory
+from nasbench_bench.oracle import BudgetExhausted, Oracle, ParallelTrajectory, Pending
 
 __all__ = ["MAX_WORKERS", "EventSimulation", "check_workers", "run_parallel", "supports_workers"]
 
@@ -106,7 +106,7 @@ class EventSimulation:
             return self.oracle.start_evaluation(self._cell(request.config), fidelity.budget, fidelity.halfway)
         return self.oracle.start_evaluation(self._cell(request))
 
-    def run(self) -> Trajectory:
+    def run(self) -> ParallelTrajectory:
         """Simulate until the budget (or the protocol's evaluation cap) ends the run; return the trajectory."""
         opt, oracle = self.optimizer, self.oracle
         why = supports_workers(type(opt))
@@ -167,10 +167,11 @@ class EventSimulation:
             opt.end()
         self.cut = self.dispatched - self.delivered
         traj = oracle.trajectory()
-        return dataclasses.replace(traj, worker=np.asarray(self._worker, dtype=np.int32),
-                                   start=np.asarray(self._start, dtype=np.float64), workers=self.workers)
+        return ParallelTrajectory(**{f.name: getattr(traj, f.name) for f in dataclasses.fields(traj)},
+                                  worker=np.asarray(self._worker, dtype=np.int32),
+                                  start=np.asarray(self._start, dtype=np.float64), workers=self.workers)
 
 
-def run_parallel(optimizer: Any, oracle: Oracle, workers: int) -> Trajectory:
+def run_parallel(optimizer: Any, oracle: Oracle, workers: int) -> ParallelTrajectory:
     """Run ``optimizer`` on ``oracle`` with ``workers`` simulated workers (see the module docstring)."""
     return EventSimulation(optimizer, oracle, workers).run()
