@@ -81,6 +81,7 @@ from nasbench_bench.table import Table
 
 __all__ = [
     "FORMAT_VERSION",
+    "PARALLEL_COLUMNS",
     "RUN_COLUMNS",
     "RunId",
     "RunPaths",
@@ -125,8 +126,11 @@ PARALLEL_FIELDS = (
     pa.field("end", pa.float64()),
 )
 PARALLEL_SCHEMA = pa.schema(list(SCHEMA) + list(PARALLEL_FIELDS))
-#: Columns of :func:`load_results` (a sequential run's file has all but the parallel ones, which are filled).
-RUN_COLUMNS: tuple[str, ...] = tuple(PARALLEL_SCHEMA.names)
+#: Columns of a sequential run's file / of :func:`load_results`.
+RUN_COLUMNS: tuple[str, ...] = tuple(SCHEMA.names)
+#: Columns a run with several workers adds (:func:`load_results` adds them, filled for sequential runs, when
+#: any run it loads has them, or when asked for).
+PARALLEL_COLUMNS: tuple[str, ...] = tuple(f.name for f in PARALLEL_FIELDS)
 RUNS_COLUMNS: tuple[str, ...] = (
     "benchmark", "optimizer", "settings", "seed", "status", "budget_s", "score_metric", "synthetic", "n_evals",
     "final_regret", "wall_s", "encoding", "table", "optimizer_name", "error", "path", "derived",
@@ -360,14 +364,19 @@ def _workers_of(path: Path) -> int:
         return 1
 
 
+def _setting_workers(files: Iterable[_RunFile]) -> dict[tuple[str, str, str], int]:
+    """Simulated workers of every setting (benchmark, label, hash): one file footer read per setting."""
+    first: dict[tuple[str, str, str], Path] = {}
+    for f in files:
+        first.setdefault(f.run.setting, f.path)
+    return {setting: _workers_of(path) for setting, path in first.items()}
+
+
 def _display_names(files: Iterable[_RunFile]) -> dict[tuple[str, str, str], str]:
     """(benchmark, label, hash) -> optimizer name shown: the label (``label@K<k>`` for runs with k > 1 simulated
     workers), or ``label-hash`` when one label has several settings besides the workers on a benchmark (so runs
     of different settings never mix)."""
-    first: dict[tuple[str, str, str], Path] = {}
-    for f in files:
-        first.setdefault(f.run.setting, f.path)
-    workers = {setting: _workers_of(path) for setting, path in first.items()}  # one footer per setting
+    workers = _setting_workers(files)
     by_label: dict[tuple[str, str, int], set[str]] = {}
     for (bench, label, h), k in workers.items():
         by_label.setdefault((bench, label, k), set()).add(h)
@@ -424,18 +433,24 @@ def load_results(
 ) -> pd.DataFrame:
     """All finished runs under results directory ``path`` as one long DataFrame (one row per evaluation).
 
-    Columns are :data:`RUN_COLUMNS` (or ``columns``); strings are categoricals. Rows are ordered by
+    Columns are :data:`RUN_COLUMNS`, plus :data:`PARALLEL_COLUMNS` when any run loaded has several simulated
+    workers (or ``columns``, from both); strings are categoricals. Rows are ordered by
     benchmark, optimizer label, settings, seed, eval. Runs are selected by ``benchmarks``/``optimizers``
     before any file is read. If one label has runs with different settings on a benchmark, its
     ``optimizer`` values become ``label-<settingshash>`` (with a warning).
     """
-    cols = list(RUN_COLUMNS if columns is None else columns)
-    unknown = sorted(set(cols) - set(RUN_COLUMNS))
+    valid = RUN_COLUMNS + PARALLEL_COLUMNS
+    unknown = sorted(set(columns or ()) - set(valid))
     if unknown:
-        raise ValueError(f"unknown result column(s) {unknown}; valid: {list(RUN_COLUMNS)}")
+        raise ValueError(f"unknown result column(s) {unknown}; valid: {list(valid)}")
     all_files = _scan(path)
     names = _display_names(all_files)
     files = [f for f in _select(all_files, benchmarks, optimizers) if not f.failed]
+    if columns is None:
+        workers = _setting_workers(files)
+        cols = list(RUN_COLUMNS + (PARALLEL_COLUMNS if any(k > 1 for k in workers.values()) else ()))
+    else:
+        cols = list(columns)
     if not files:
         return _empty_results(cols)
     fmt = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=list(_DICT_COLUMNS)))

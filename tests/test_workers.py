@@ -78,7 +78,10 @@ def test_workers_1_run_files_are_unchanged(tmp_path: Path) -> None:
 
     assert pq.read_schema(f).names == SCHEMA.names
     assert "workers" not in read_metadata(f)
-    df = load_results(tmp_path)
+    from nasbench_bench.results import PARALLEL_COLUMNS, RUN_COLUMNS
+
+    assert tuple(load_results(tmp_path).columns) == RUN_COLUMNS  # as before
+    df = load_results(tmp_path, columns=RUN_COLUMNS + PARALLEL_COLUMNS)
     assert (df["workers"] == 1).all() and (df["worker"] == 0).all() and (df["end"] == df["time"]).all()
     assert df["start"].iloc[0] == 0.0 and np.array_equal(df["start"].to_numpy()[1:], df["time"].to_numpy()[:-1])
 
@@ -468,3 +471,20 @@ def test_parallel_runs_identical_under_dask(tmp_path: Path) -> None:
         s = run_experiment(exp, tmp_path / "dask", executor="dask", scheduler=client, progress=False)
     assert (s.done, s.failed) == (6, 0)
     pd.testing.assert_frame_equal(load_results(tmp_path / "dask"), load_results(tmp_path / "inline"))
+
+
+def test_mixed_workers_results_load_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """K = 1 and K = 3 runs in one results directory: separate display names, filled columns, the workers plot."""
+    from nasbench_bench.cli import main
+
+    for k in (1, 3):
+        run_experiment(_experiment(k, ("rs",), "0-1"), tmp_path, executor="inline", progress=False)
+    df = load_results(tmp_path)
+    assert set(df["optimizer"]) == {"rs", "rs@K3"}
+    one = df[df["optimizer"] == "rs"]
+    assert (one["workers"] == 1).all() and (one["worker"] == 0).all() and (one["end"] == one["time"]).all()
+    three = df[df["optimizer"] == "rs@K3"]
+    assert (three["workers"] == 3).all() and set(three["worker"]) == {0, 1, 2}
+    assert main(["plot", str(tmp_path)]) == 0
+    assert (tmp_path / "plots" / "toy_workers.png").exists()
+    assert "toy_workers.png" in capsys.readouterr().out
