@@ -516,3 +516,46 @@ def test_asha_halfway_rungs_with_workers_resume_the_same_run(nb101_full_table: T
         assert cost[i] == pytest.approx(table.train_time[r, b, t] - table.halfway_train_time[r, b, t], abs=1e-6)
         resumed += 1
     assert resumed >= 10 and set(tr.worker.tolist()) == {0, 1, 2, 3}
+
+
+class PlainAskTell(Optimizer):
+    """A user ask/tell optimizer that does not declare pending_asks: greedy mutation of the best so far."""
+
+    name = "plain"
+
+    def setup(self) -> None:
+        self.best: np.ndarray | None = None
+        self.best_acc = -1.0
+
+    def ask(self) -> np.ndarray:
+        if self.best is None:
+            return self.encoding.sample(self.rng)
+        child = self.best.copy()
+        i = int(self.rng.integers(self.encoding.dim))
+        child[i] = self.encoding.sample(self.rng)[i]
+        return child
+
+    def tell(self, config: Any, evaluation: Evaluation) -> None:  # type: ignore[override]
+        if evaluation.valid and evaluation.valid_acc > self.best_acc:
+            self.best, self.best_acc = np.asarray(config), evaluation.valid_acc
+
+
+def test_optimizer_without_pending_asks_runs_one_evaluation_at_a_time(toy: Table,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    """Without ``pending_asks`` the K workers run one evaluation at a time: the sequential run, on worker 0."""
+    seq = run_optimizer(PlainAskTell(ENC, seed=1), Oracle(toy, ENC, 2e4, seed=1))
+    with caplog.at_level(logging.WARNING, logger="nasbench_bench.simulator"):
+        par = run_parallel(PlainAskTell(ENC, seed=1), Oracle(toy, ENC, 2e4, seed=1), 4)
+    assert _same(seq, par) and (par.worker == 0).all()
+    assert "does not declare pending_asks" in caplog.text
+
+
+def test_a_bad_configuration_from_ask_is_an_optimizer_error(toy: Table) -> None:
+    class Bad(PlainAskTell):
+        pending_asks = True
+
+        def ask(self) -> np.ndarray:
+            return np.full(ENC.dim, 99.0)
+
+    with pytest.raises(OptimizerError, match="ask\\(\\) returned a configuration that"):
+        run_parallel(Bad(ENC, seed=0), Oracle(toy, ENC, 1e4, seed=0), 2)
