@@ -66,9 +66,13 @@ def supports_workers(cls: type) -> str | None:
     """None if optimizer class ``cls`` can run with several workers (it implements ``ask``), else why not."""
     from nasbench_bench.optimizer import Optimizer
 
+    name = getattr(cls, "name", "") or cls.__name__
     if getattr(cls, "ask", None) is Optimizer.ask:
-        return (f"optimizer {getattr(cls, 'name', '') or cls.__name__!r} owns its loop (run) and has no ask/tell, "
-                "so it cannot run with workers > 1")
+        return f"optimizer {name!r} owns its loop (run) and has no ask/tell, so it cannot run with workers > 1"
+    inner = getattr(cls, "inner", None)  # a wrapper (lce:NAME) runs in parallel only if what it wraps does
+    if isinstance(inner, type) and getattr(inner, "ask", None) is Optimizer.ask:
+        return f"optimizer {name!r} wraps {getattr(inner, 'name', '') or inner.__name__!r}, which has no ask/tell, " \
+               "so it cannot run with workers > 1"
     return None
 
 

@@ -40,7 +40,8 @@ def _same(a: Any, b: Any) -> bool:
 
 
 # -- K = 1 -----------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("name", ["rs", "re", "reinforce", "tpe", "hb", "bohb", "asha", "ls", "optuna-tpe"])
+@pytest.mark.parametrize("name", ["rs", "re", "reinforce", "tpe", "hb", "bohb", "asha", "ls", "optuna-tpe",
+                                  "lce:re", "lce:rs"])
 def test_parallel_form_with_one_worker_is_the_sequential_run(toy: Table, name: str) -> None:
     """Each built-in's ask/tell form, driven by the event loop with K = 1, reproduces its sequential run()."""
     budget = 3e4
@@ -94,10 +95,23 @@ def test_workers_are_validated(bad: Any) -> None:
         check_workers(bad)
 
 
+class RunOnly(Optimizer):
+    """Owns its loop: random search through run() only."""
+
+    name = "runonly"
+
+    def run(self, oracle: Oracle) -> None:
+        while True:
+            oracle.evaluate(self.encoding.sample(self.rng))
+
+
 def test_optimizer_without_ask_tell_is_refused_with_workers(tmp_path: Path) -> None:
-    with pytest.raises(ExperimentError, match="lce-re.*no ask/tell"):
-        _experiment(4, ("lce:re",))
-    _experiment(1, ("lce:re",))  # fine sequentially
+    with pytest.raises(ExperimentError, match="'runonly' owns its loop .run. and has no ask/tell"):
+        _experiment(4, ("test_workers:RunOnly",))
+    with pytest.raises(ExperimentError, match="wraps 'runonly', which has no ask/tell"):
+        _experiment(4, ("lce:test_workers:RunOnly",))
+    _experiment(1, ("test_workers:RunOnly", "lce:test_workers:RunOnly"))  # fine sequentially
+    _experiment(4, ("lce:re",))
 
 
 def test_cli_workers_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -256,7 +270,7 @@ class Ledger:
         self.inner.tell(req, ev)
 
 
-PARALLEL_NAMES = sorted(BUILTINS)
+PARALLEL_NAMES = sorted(BUILTINS) + ["lce:re", "lce:tpe"]
 
 
 @pytest.mark.parametrize("name", PARALLEL_NAMES)
@@ -559,3 +573,26 @@ def test_a_bad_configuration_from_ask_is_an_optimizer_error(toy: Table) -> None:
 
     with pytest.raises(OptimizerError, match="ask\\(\\) returned a configuration that"):
         run_parallel(Bad(ENC, seed=0), Oracle(toy, ENC, 1e4, seed=0), 2)
+
+
+def test_lce_on_nb101_halfway_with_workers(nb101_full_table: Table) -> None:
+    """lce:re screens at NB101's halfway point and continues the same run: K = 1 is run() exactly; with K = 4
+    every top-budget result continues a paused halfway run (charged full minus halfway)."""
+    from test_fidelities import RowEncoding
+
+    table = nb101_full_table
+    enc = RowEncoding(table.cell_ids)
+
+    def make() -> Optimizer:
+        return get_optimizer("lce:re")(enc, seed=0, population_size=10, tournament_size=3)
+
+    seq = run_optimizer(make(), Oracle(table, enc, 2e5, seed=0))
+    assert _same(seq, run_parallel(make(), Oracle(table, enc, 2e5, seed=0), 1))
+    tr = run_parallel(make(), Oracle(table, enc, 2e5, seed=0), 4)
+    top = np.flatnonzero(tr.budget == 108)
+    assert len(top) >= 5 and (tr.budget[tr.row >= 0] != 108).sum() >= len(top)
+    b = table.budget_index(108)
+    for i in top:
+        r, t = int(tr.row[i]), int(tr.trial[i])
+        full, half = table.train_time[r, b, t], table.halfway_train_time[r, b, t]
+        assert tr.time[i] - tr.start[i] == pytest.approx(full - half, abs=1e-6)
