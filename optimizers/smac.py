@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -100,6 +100,62 @@ def _fast_intensifier(scenario: Any, max_config_calls: int) -> Any:
     return FastIntensifier(scenario, max_config_calls=max_config_calls)
 
 
+#: Components :func:`make_facade` replaces by faster ones with identical output (names for ``library_components``).
+FAST_COMPONENTS = frozenset({"selector", "intensifier", "maximizer", "model", "runhistory", "encoder"})
+
+
+def _stock_components(library_components: bool | Collection[str]) -> frozenset[str]:
+    if isinstance(library_components, bool):
+        return FAST_COMPONENTS if library_components else frozenset()
+    names = frozenset(library_components)
+    if not names <= FAST_COMPONENTS:
+        raise ValueError(f"unknown SMAC components {sorted(names - FAST_COMPONENTS)}; known: {sorted(FAST_COMPONENTS)}")
+    return names
+
+
+def _fast_maximizer(stock: Any) -> Any:
+    """SMAC's default ``LocalAndSortedRandomSearch`` (as built by the facade) on vectors, same arguments."""
+    from optimizers._smac_search import FastLocalAndSortedRandomSearch
+
+    ls = stock._local_search
+    return FastLocalAndSortedRandomSearch(
+        stock._configspace,
+        challengers=stock._challengers,
+        max_steps=ls._max_steps,
+        n_steps_plateau_walk=ls._n_steps_plateau_walk,
+        local_search_iterations=stock._local_search_iterations,
+        seed=stock._seed,
+        uniform_configspace=stock._uniform_configspace,
+        prior_sampling_fraction=stock._prior_sampling_fraction,
+        n_jobs_ls=ls.n_jobs,
+    )
+
+
+def _facade_with_fast_runhistory() -> type:
+    """``HyperparameterOptimizationFacade`` whose run history is a :class:`FastRunHistory` (same arguments).
+
+    The facade builds a plain ``RunHistory`` in ``__init__``; it is swapped for the subclass in
+    ``_update_dependencies``, before any component or the optimiser gets hold of it.
+    """
+    from smac import HyperparameterOptimizationFacade as HPO
+    from smac.runhistory.runhistory import RunHistory
+
+    from optimizers._smac_runhistory import FastRunHistory
+
+    class FastRunHistoryFacade(HPO):
+        def _update_dependencies(self) -> None:
+            rh = self._runhistory
+            if type(rh) is RunHistory and rh.empty():
+                self._runhistory = FastRunHistory(
+                    multi_objective_algorithm=rh._multi_objective_algorithm,
+                    overwrite_existing_trials=rh._overwrite_existing_trials,
+                    n_objectives=rh._n_objectives,
+                )
+            super()._update_dependencies()
+
+    return FastRunHistoryFacade
+
+
 def make_facade(
     configspace: Any,
     seed: int,
@@ -109,22 +165,32 @@ def make_facade(
     target_function: Callable[..., float] | None = None,
     *,
     walltime_limit: float = float("inf"),
-    library_components: bool = False,
+    library_components: bool | Collection[str] = False,
 ) -> Any:
     """A ``HyperparameterOptimizationFacade`` with the paper's SMAC settings (see :class:`SMAC`).
 
     The forest takes the facade's defaults except ``n_trees``, ``n_jobs`` and ``max_leaf_nodes=None``: SMAC's
     2**20 can never bind (a tree has fewer leaves than data points) but makes scikit-learn pre-allocate a
     best-first tree, ~0.2 s per tree fit whatever the data size. Unlimited growth builds the same kind of
-    trees depth-first (different random-split order, same distribution). The config selector and
-    intensifier are SMAC's with hashed membership tests (identical decisions, see the helpers above);
-    ``library_components=True`` takes SMAC's own instead. ``target_function``, ``n_trials`` and
-    ``walltime_limit`` are for running SMAC's own ``optimize()`` with these settings.
+    trees depth-first (different random-split order, same distribution).
+
+    Every component that costs time is SMAC's own algorithm with the same output, made cheaper
+    (:data:`FAST_COMPONENTS`): the config selector and intensifier with hashed membership tests (helpers
+    above); the acquisition maximiser running SMAC's random and local search on vectors
+    (``optimizers._smac_search``, ``optimizers._smac_sampling``); the forest with grouped leaf means and
+    direct tree predictions (``optimizers._smac_model``); the run history with incremental objective bounds
+    and trial columns, read by the encoder (``optimizers._smac_runhistory``). ``library_components=True``
+    takes SMAC's own components instead, a collection of names from :data:`FAST_COMPONENTS` only those.
+    ``target_function``, ``n_trials`` and ``walltime_limit`` are for running SMAC's own ``optimize()`` with
+    these settings.
     """
     from smac import HyperparameterOptimizationFacade as HPO
     from smac import Scenario
     from smac.initial_design import RandomInitialDesign
     from smac.model.random_forest import RandomForest
+
+    from optimizers._smac_model import FastRandomForest
+    from optimizers._smac_runhistory import FastLogScaledEncoder
 
     _quiet()
     scenario = Scenario(
@@ -137,7 +203,8 @@ def make_facade(
         seed=seed,
     )
     n_init = hp["n_initial"] if hp["n_initial"] is not None else initial_design_size(len(list(configspace.keys())))
-    model = RandomForest(
+    stock = _stock_components(library_components)
+    model = (RandomForest if "model" in stock else FastRandomForest)(
         configspace=configspace,
         log_y=True,  # the facade's defaults except n_trees and n_jobs
         n_trees=int(hp["n_trees"]),
@@ -151,18 +218,24 @@ def make_facade(
         n_jobs=int(hp["n_jobs"]),
     )
     calls = int(hp["max_config_calls"])
-    if library_components:
-        intensifier, selector = HPO.get_intensifier(scenario, max_config_calls=calls), HPO.get_config_selector(scenario)
-    else:
-        intensifier, selector = _fast_intensifier(scenario, calls), _fast_config_selector(scenario)
-    return HPO(
+    intensifier = (HPO.get_intensifier(scenario, max_config_calls=calls) if "intensifier" in stock
+                   else _fast_intensifier(scenario, calls))
+    selector = HPO.get_config_selector(scenario) if "selector" in stock else _fast_config_selector(scenario)
+    maximizer = HPO.get_acquisition_maximizer(scenario)
+    if "maximizer" not in stock:
+        maximizer = _fast_maximizer(maximizer)
+    encoder = HPO.get_runhistory_encoder(scenario) if "encoder" in stock else FastLogScaledEncoder(scenario)
+    facade = HPO if "runhistory" in stock else _facade_with_fast_runhistory()
+    return facade(
         scenario,
         target_function,
         model=model,
+        acquisition_maximizer=maximizer,
         initial_design=RandomInitialDesign(scenario, n_configs=int(n_init), max_ratio=1.0),
         random_design=HPO.get_random_design(scenario, probability=float(hp["random_fraction"])),
         intensifier=intensifier,
         config_selector=selector,
+        runhistory_encoder=encoder,
         logging_level=False,
         overwrite=True,
     )
@@ -263,5 +336,5 @@ class SMAC(Optimizer):
             ask, tell = smac.ask, smac.tell
             while True:
                 info = ask()
-                loss = evaluate(dict(info.config)).loss
+                loss = evaluate(info.config).loss  # a Mapping; dict() would walk it once more
                 tell(info, TrialValue(cost=loss), save=False)

@@ -83,13 +83,15 @@ def test_hpbandster_state_is_restored(table: Table) -> None:
 
 
 # -- equivalence with the libraries' own drivers ---------------------------------------------------------
-def test_tpe_equals_hyperopt_fmin(table: Table) -> None:
+@pytest.mark.parametrize("name", ["tpe", "optimizers.tpe:HyperoptTPE"])
+def test_tpe_equals_hyperopt_fmin(table: Table, name: str) -> None:
+    """Both TPE paths (the exact re-implementation, the default, and hyperopt's tpe.suggest) make fmin's trials."""
     from hyperopt import Trials, fmin, tpe
 
     from optimizers.tpe import hyperopt_space
 
     n, seed = 30, 5
-    ours = run_optimizer(get_optimizer("tpe")(ENC, seed=seed), Oracle(table, ENC, 1e12, seed=seed, max_evaluations=n))
+    ours = run_optimizer(get_optimizer(name)(ENC, seed=seed), Oracle(table, ENC, 1e12, seed=seed, max_evaluations=n))
     oracle = Oracle(table, ENC, 1e12, seed=seed)
 
     def objective(config: dict) -> float:
@@ -118,7 +120,8 @@ def test_smac_ask_tell_equals_smac_optimize(table: Table, tmp_path: Path) -> Non
 
 @pytest.mark.slow
 def test_smac_fast_components_decide_like_smacs_own(table: Table, tmp_path: Path) -> None:
-    """The hashed-membership config selector and intensifier make SMAC's decisions, trial for trial."""
+    """The fast components (selector, intensifier, acquisition maximiser, forest, run history, encoder; see
+    ``optimizers.smac.FAST_COMPONENTS``) make SMAC's decisions, trial for trial (more in test_smac_fast.py)."""
     from smac.runhistory.dataclasses import TrialValue
 
     from optimizers.smac import SMAC, make_facade
