@@ -596,3 +596,17 @@ def test_lce_on_nb101_halfway_with_workers(nb101_full_table: Table) -> None:
         r, t = int(tr.row[i]), int(tr.trial[i])
         full, half = table.train_time[r, b, t], table.halfway_train_time[r, b, t]
         assert tr.time[i] - tr.start[i] == pytest.approx(full - half, abs=1e-6)
+
+
+@pytest.mark.parametrize("workers", [4, 16])
+def test_tpe_parallel_form_equals_hyperopts_own_pending_trials(toy: Table, workers: int) -> None:
+    """TPE's parallel form (ExactTPE with pending trials at +inf) makes exactly the suggestions hyperopt's own
+    tpe.suggest makes on a Trials object holding the pending (NEW) documents."""
+    from optimizers.tpe import TPE, HyperoptTPE
+
+    budget = 2e4
+    exact = EventSimulation(TPE(ENC, seed=6), Oracle(toy, ENC, budget, seed=6), workers)
+    a = exact.run()
+    b = run_parallel(HyperoptTPE(ENC, seed=6), Oracle(toy, ENC, budget, seed=6), workers)
+    assert exact.delivered > 25 + workers  # well past hyperopt's 20 random start-up trials, with pending ones
+    assert _same(a, b) and np.array_equal(a.worker, b.worker)
