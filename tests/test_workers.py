@@ -610,3 +610,15 @@ def test_tpe_parallel_form_equals_hyperopts_own_pending_trials(toy: Table, worke
     b = run_parallel(HyperoptTPE(ENC, seed=6), Oracle(toy, ENC, budget, seed=6), workers)
     assert exact.delivered > 25 + workers  # well past hyperopt's 20 random start-up trials, with pending ones
     assert _same(a, b) and np.array_equal(a.worker, b.worker)
+
+
+def test_smac_parallel_form_fast_components_equal_smacs_own(toy: Table) -> None:
+    """SMAC with pending trials (K = 4): the suite's fast components make the same decisions as SMAC's stock ones."""
+    from optimizers.smac import SMAC
+
+    class StockSMAC(SMAC):
+        library_components = True
+
+    a = run_parallel(SMAC(ENC, seed=2), Oracle(toy, ENC, 1.5e4, seed=2), 4)
+    b = run_parallel(StockSMAC(ENC, seed=2), Oracle(toy, ENC, 1.5e4, seed=2), 4)
+    assert len(a) > 30 and _same(a, b) and np.array_equal(a.worker, b.worker)
