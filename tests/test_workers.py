@@ -40,7 +40,7 @@ def _same(a: Any, b: Any) -> bool:
 
 
 # -- K = 1 -----------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("name", ["rs", "re", "reinforce", "tpe", "hb", "bohb", "asha", "ls", "optuna-tpe",
+@pytest.mark.parametrize("name", ["rs", "re", "reinforce", "tpe", "smac", "hb", "bohb", "asha", "ls", "optuna-tpe",
                                   "lce:re", "lce:rs"])
 def test_parallel_form_with_one_worker_is_the_sequential_run(toy: Table, name: str) -> None:
     """Each built-in's ask/tell form, driven by the event loop with K = 1, reproduces its sequential run()."""
