@@ -18,6 +18,7 @@ Conventions used throughout:
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
@@ -628,3 +629,60 @@ def describe_metric(metric: str) -> str:
     if metric == "validation":
         return "VALIDATION regret: best validation score in the table minus the incumbent's validation score"
     return f"regret on score metric {metric!r}"
+
+
+# --------------------------------------------------------------------------------------------------
+# parallel workers: regret vs simulated wall-clock per K, and the speed-up K workers give
+
+_WORKERS_RE = re.compile(r"^(?P<label>.+)@K(?P<k>\d+)$")
+
+
+def split_workers(name: str) -> tuple[str, int]:
+    """``("re", 8)`` for the display name ``"re@K8"`` of runs with 8 simulated workers; ``(name, 1)`` otherwise."""
+    m = _WORKERS_RE.match(str(name))
+    return (m.group("label"), int(m.group("k"))) if m else (str(name), 1)
+
+
+def workers_curves(curves: pd.DataFrame) -> pd.DataFrame:
+    """:func:`summarize_curves` output with columns ``label`` (the optimizer without ``@K<k>``) and ``workers``
+    added, sorted by benchmark, label, workers, time."""
+    out = curves.copy()
+    parts = [split_workers(o) for o in out["optimizer"].astype(str)]
+    out["label"] = [p[0] for p in parts]
+    out["workers"] = np.array([p[1] for p in parts], dtype=np.int64)
+    return out.sort_values(["benchmark", "label", "workers", "time"], kind="stable").reset_index(drop=True)
+
+
+def has_several_workers(curves: pd.DataFrame) -> bool:
+    """True if some optimizer label has runs with several numbers of workers in ``curves``."""
+    w = workers_curves(curves)
+    return bool(len(w)) and bool((w.groupby(["benchmark", "label"])["workers"].nunique() > 1).any())
+
+
+def _final_mean(grp: pd.DataFrame) -> float:
+    full = grp[grp["n_runs"] == grp["n_runs"].max()]
+    return float(full["mean"].iloc[-1]) if len(full) else np.nan
+
+
+def speedup_table(wcurves: pd.DataFrame, target: Mapping[tuple[str, str], float] | None = None) -> pd.DataFrame:
+    """Time for each (benchmark, label, workers) mean regret curve to reach a regret level, and the speed-up.
+
+    ``wcurves`` is :func:`workers_curves` output. The level of a (benchmark, label) is ``target[(benchmark,
+    label)]`` or, by default, the final mean regret of its runs with the fewest workers (K = 1 when present: what
+    one worker reaches by the end of the budget). ``speedup`` = time to reach with the fewest workers / time with
+    K (NaN when either never reaches it). Columns: benchmark, label, workers, target, time_to_reach, speedup.
+    """
+    rows = []
+    for (bench, label), grp in wcurves.groupby(["benchmark", "label"], sort=True):
+        ks = sorted(grp["workers"].unique())
+        base = grp[grp["workers"] == ks[0]].sort_values("time")
+        level = target[(bench, label)] if target is not None and (bench, label) in target else _final_mean(base)
+        times = {}
+        for k in ks:
+            sub = grp[grp["workers"] == k]
+            t = time_to_reach(sub, {bench: level})["time_to_reach"]
+            times[k] = float(t.iloc[0]) if len(t) else np.nan
+        for k in ks:
+            rows.append({"benchmark": bench, "label": label, "workers": int(k), "target": level,
+                         "time_to_reach": times[k], "speedup": times[ks[0]] / times[k]})
+    return pd.DataFrame(rows, columns=["benchmark", "label", "workers", "target", "time_to_reach", "speedup"])

@@ -10,6 +10,8 @@ command line uses; its flags override the file's keys). The TOML keys::
     time_budget = 1e7                 # simulated seconds
     encoding = "A"                    # optional: default A for nb101, nb201 for nb201-*/toy
     max_evaluations = 100000          # optional: end each run after this many evaluations (part of its setting)
+    workers = 8                       # optional: simulated parallel workers per run (default 1 = sequential;
+                                      #   > 1 is part of the run's setting, see nasbench_bench.simulator)
     data = "/path/to/nasbench_full.tfrecord"   # optional: the nb101 data (else --data / env)
     plugins = ["my_optimizers"]       # optional: modules imported first (optimizers they @register)
     optimizers = ["rs", "re"]         # names, module:Class paths, or tables:
@@ -56,7 +58,7 @@ __all__ = ["Experiment", "ExperimentError", "OptimizerSpec", "Run", "load_experi
 
 TOP_KEYS = (
     "name", "description", "benchmark", "benchmarks", "optimizers", "seeds", "time_budget", "encoding",
-    "max_evaluations", "data", "plugins", "limits",
+    "max_evaluations", "data", "plugins", "limits", "workers",
 )
 LIMIT_KEYS = ("invalid_streak", "evaluations", "wall_clock")
 #: Most seeds one experiment may have (a larger range is almost certainly a typo; split it otherwise).
@@ -177,6 +179,7 @@ class Run:
     data: str | None
     settings: Mapping[str, Any]
     limits: RunLimits = RunLimits()
+    workers: int = 1
 
 
 @dataclass(frozen=True)
@@ -194,6 +197,7 @@ class Experiment:
     description: str = ""
     limits: RunLimits = RunLimits()
     plugins: tuple[str, ...] = ()
+    workers: int = 1
 
     def encoding_for(self, benchmark: str) -> str:
         return self.encoding or default_encoding(benchmark)
@@ -202,15 +206,19 @@ class Experiment:
         """What identifies a run's setting (hashed into its directory name); the benchmark is the parent.
 
         Hyperparameters are resolved (class defaults + overrides), so changing an optimizer's defaults
-        changes the hash and old results are not mistaken for the new setting.
+        changes the hash and old results are not mistaken for the new setting. ``workers`` enters only when it
+        is > 1, so sequential runs keep the identity they always had (and old results still resume).
         """
-        return {
+        out: dict[str, Any] = {
             "optimizer": optimizer.name,
             "hyperparameters": dict(optimizer.hyperparameters),
             "encoding": self.encoding_for(benchmark),
             "time_budget": self.time_budget,
             "max_evaluations": self.max_evaluations,
         }
+        if self.workers > 1:
+            out["workers"] = self.workers
+        return out
 
     def runs(self, data: str | None = None) -> list[Run]:
         """Every run, seed-major (all optimizers of seed 0 first) so partial results stay balanced.
@@ -224,7 +232,8 @@ class Experiment:
                 per.append((b, o, self.encoding_for(b), s, settings_hash(s)))
         data = self.data if data is None else data
         return [
-            Run(RunId(b, o.label, h, seed), o, enc, self.time_budget, self.max_evaluations, data, s, self.limits)
+            Run(RunId(b, o.label, h, seed), o, enc, self.time_budget, self.max_evaluations, data, s, self.limits,
+                self.workers)
             for seed in self.seeds for (b, o, enc, s, h) in per
         ]
 
@@ -315,6 +324,7 @@ class Experiment:
                 raise err(f"'plugins': cannot import module {module!r}: {exc} (is its folder on PYTHONPATH?)") from None
 
         optimizers = _parse_optimizers(raw.get("optimizers"), err)
+        workers = _parse_workers(raw.get("workers", 1), optimizers, err)
         return cls(
             name=name,
             benchmarks=tuple(blist),
@@ -327,7 +337,25 @@ class Experiment:
             description=description,
             limits=limits,
             plugins=tuple(plugins),
+            workers=workers,
         )
+
+
+def _parse_workers(raw: Any, optimizers: Sequence[OptimizerSpec], err: Any) -> int:
+    """The number of simulated workers; each optimizer must have an ask/tell form when it is > 1."""
+    from nasbench_bench.optimizer import get_optimizer
+    from nasbench_bench.simulator import check_workers, supports_workers
+
+    try:
+        workers = check_workers(raw)
+    except ValueError as exc:
+        raise err(f"'workers': {exc}") from None
+    if workers > 1:
+        for spec in optimizers:
+            why = supports_workers(get_optimizer(spec.path))
+            if why is not None:
+                raise err(f"'workers' = {workers}: {why}; run it with workers = 1")
+    return workers
 
 
 def _parse_limits(raw: Any, err: Any) -> RunLimits:
@@ -440,6 +468,7 @@ def experiment_dict(exp: Experiment) -> dict[str, Any]:
         "max_evaluations": exp.max_evaluations,
         "limits": exp.limits.as_dict(),
         "plugins": list(exp.plugins),
+        **({"workers": exp.workers} if exp.workers > 1 else {}),
     }
 
 

@@ -74,6 +74,9 @@ class Optimizer:
     needs_fixed_hashseed: ClassVar[bool] = False
     #: Set on classes built by a :data:`FACTORIES` entry: the parametrized name that builds them again.
     import_path: ClassVar[str] = ""
+    #: True if ``ask`` may be called again before earlier asks are told (several simulated workers, see
+    #: :mod:`nasbench_bench.simulator`); ``ask`` may then also return None: no work until the next ``tell``.
+    pending_asks: ClassVar[bool] = False
 
     def __init__(self, encoding: Encoding, seed: int = 0, **hyperparameters: Any) -> None:
         self.encoding = encoding
@@ -103,12 +106,22 @@ class Optimizer:
     def setup(self) -> None:
         """Called at the end of ``__init__``: build state from ``self.hp``."""
 
+    def begin(self, oracle: Oracle, workers: int) -> None:
+        """Called once before the first :meth:`ask` of a run with ``workers`` > 1 simulated workers (the
+        sequential protocol calls :meth:`run` instead). Default: nothing."""
+
+    def end(self) -> None:
+        """Called once when a run with ``workers`` > 1 ends, however it ends (release resources). Default:
+        nothing."""
+
     def ask(self) -> np.ndarray | Mapping[str, Any]:
-        """The next configuration to evaluate (vector or dict)."""
+        """The next configuration to evaluate (vector or dict). With several workers (``pending_asks``), None
+        means no work until the next evaluation completes."""
         raise NotImplementedError(f"{type(self).__name__} implements neither ask/tell nor run")
 
     def tell(self, config: np.ndarray | Mapping[str, Any], evaluation: Evaluation) -> None:
-        """Receive the evaluation of a configuration returned by :meth:`ask`."""
+        """Receive the evaluation of a configuration returned by :meth:`ask` (the same object), in completion
+        order."""
 
     def run(self, oracle: Oracle) -> None:
         """Drive the search until the oracle raises :class:`BudgetExhausted` (default: ask/tell loop, every

@@ -38,7 +38,7 @@ import math
 import time
 import weakref
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -134,6 +134,21 @@ class Evaluation(NamedTuple):
         return Fidelity(self.budget, self.halfway)
 
 
+class Pending(NamedTuple):
+    """An evaluation a simulated worker has started (:meth:`Oracle.start_evaluation`): its drawn trial and the
+    values it will report when it completes. ``row`` -1 = invalid configuration (costs nothing)."""
+
+    row: int
+    b: int  # budget index
+    budget: int  # the training run's budget
+    epochs: int  # epochs of the metrics (budget // 2 for a halfway evaluation)
+    trial: int
+    cost: float
+    val: float
+    tr: float
+    halfway: bool
+
+
 @dataclass(frozen=True)
 class Trajectory:
     """Per-evaluation record of one run, columnar. ``row`` indexes ``table.cell_ids`` (-1 = invalid)."""
@@ -149,6 +164,16 @@ class Trajectory:
 
     def __len__(self) -> int:
         return len(self.time)
+
+
+@dataclass(frozen=True)
+class ParallelTrajectory(Trajectory):
+    """A :class:`Trajectory` of a run with several simulated workers (:mod:`nasbench_bench.simulator`): also who
+    performed each evaluation and when it started (``time`` is when it ended, in delivery order)."""
+
+    worker: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))  # int32 worker id
+    start: np.ndarray = field(default_factory=lambda: np.zeros(0))  # float64 simulated start time
+    workers: int = 1  # simulated workers of the run
 
 
 class Oracle:
@@ -300,6 +325,64 @@ class Oracle:
         self._charge(row, int(self.table.budgets[b]), trial, cost, val, tr)
         del self._paused[run_id]
         return Evaluation(True, val, tr, cost, int(self.table.budgets[b]), self.clock, False)
+
+    # -- the event simulation's two halves of an evaluation (see nasbench_bench.simulator) ---------------
+    def start_evaluation(self, cell: int, budget: int | None = None, halfway: bool = False) -> Pending:
+        """Draw an evaluation's trial now (a worker starts it) without charging or recording it.
+
+        The trial is drawn from the run's stream exactly as :meth:`evaluate_cell` draws it; the evaluation is
+        recorded by :meth:`finish_evaluation` when it completes. Raises like :meth:`evaluate_cell` for a closed
+        run or a valid cell the table lacks.
+        """
+        self._check_open()
+        b, fid = self._resolve_budget(budget)
+        row = self._table_row(cell)
+        epochs = fid // 2 if halfway else fid
+        if row < 0:
+            return Pending(-1, b, fid, epochs, -1, 0.0, math.nan, math.nan, halfway)
+        trial = int(self._next_uniform() * (self._nt_const or self._ntrials[row, b]))
+        packed = self._halfway_packed() if halfway else self._packed
+        cost, val, tr = packed[row, b, trial].tolist()
+        return Pending(row, b, fid, epochs, trial, cost, val, tr, halfway)
+
+    def start_resume(self, run_id: int) -> Pending:
+        """As :meth:`resume`, split like :meth:`start_evaluation` (the paused run is claimed now)."""
+        self._check_open()
+        try:
+            row, b, trial = self._paused.pop(run_id)
+        except KeyError:
+            raise ValueError(f"no run {run_id!r} is paused at its halfway point (resume takes the run_id of a "
+                             "halfway evaluation, once)") from None
+        t_full, val, tr = self._packed[row, b, trial].tolist()
+        cost = max(0.0, t_full - float(self._halfway_packed()[row, b, trial, 0]))
+        fid = int(self.table.budgets[b])
+        return Pending(row, b, fid, fid, trial, cost, val, tr, False)
+
+    def finish_evaluation(self, pending: Pending, end: float) -> Evaluation:
+        """Record ``pending`` as completed at simulated time ``end`` (the clock moves to ``end``).
+
+        The caller (the event simulation) decides whether it fits the budget; the incumbent is updated in
+        completion order. A halfway evaluation's run is paused here (its ``run_id`` is returned)."""
+        self.clock = end
+        p = pending
+        if p.row < 0:
+            self._append(end, -1, p.epochs, -1, math.nan, math.nan)
+            self._streak += 1
+            if self._streak >= self._max_streak:
+                self._runaway_invalid()
+            return Evaluation(False, math.nan, math.nan, 0.0, p.budget, end, p.halfway)
+        self._streak = 0
+        if p.val > self._inc_val:
+            self._inc_val = p.val
+            self._inc_row = p.row
+            self._regret = self._best - self._score[p.row]
+        self._append(end, p.row, p.epochs, p.trial, p.val, p.tr)
+        run_id = -1
+        if p.halfway:
+            run_id = self._runs
+            self._runs += 1
+            self._paused[run_id] = (p.row, p.b, p.trial)
+        return Evaluation(True, p.val, p.tr, p.cost, p.budget, end, p.halfway, run_id)
 
     def _check_open(self) -> None:
         """Raise if no evaluation may start now: budget spent, the protocol's cap reached, a limit exceeded."""

@@ -265,6 +265,71 @@ def ranks_figure(
 
 
 # -- search-space analysis (nasbench_bench.space_analysis) ---------------------------------------------------------
+def workers_figure(wcurves: pd.DataFrame, speedup: pd.DataFrame, title: str, *, score_metric: str = "test",
+                   synthetic: bool = False, time_note: str = "") -> Figure:
+    """Parallel workers: one panel per optimizer label with its mean regret vs simulated wall-clock time, one
+    curve per number of workers K (darker = more workers), then a last panel with the speed-up (time to reach the
+    level of :func:`~nasbench_bench.analysis.speedup_table` with the fewest workers / with K) against K, with the
+    ideal linear speed-up dashed. ``wcurves``/``speedup``: :func:`~nasbench_bench.analysis.workers_curves` and
+    :func:`~nasbench_bench.analysis.speedup_table` of one benchmark."""
+    from matplotlib import colormaps
+
+    _single_benchmark(wcurves, "wcurves")
+    labels = sorted(wcurves["label"].unique())
+    n = len(labels) + 1
+    cols = min(n, 4)
+    rows = (n + cols - 1) // cols
+    fig = Figure(figsize=(4.2 * cols, 3.6 * rows))
+    axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
+    all_k = sorted(wcurves["workers"].unique())
+    cmap = colormaps["viridis"]
+    shade = {k: cmap(0.85 * (1 - i / max(1, len(all_k) - 1))) for i, k in enumerate(all_k)}
+    ylab = regret_label(score_metric)
+    for ax, label in zip(axes, labels, strict=False):
+        for k, grp in wcurves[wcurves["label"] == label].groupby("workers", sort=True):
+            full = grp["n_runs"].to_numpy() == grp["n_runs"].max()
+            mean = grp["mean"].to_numpy(dtype=float)
+            ok = full & np.isfinite(mean) & (mean > 0)
+            ax.plot(grp["time"].to_numpy()[ok], mean[ok], color=shade[k], lw=1.6,
+                    label=f"K={k} (n={int(grp['n_runs'].max())})")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(label, fontsize=10)
+        ax.set_xlabel(time_label(), fontsize=9)
+        ax.set_ylabel(f"mean {ylab}")
+        ax.grid(True, which="major", alpha=0.3)
+        ax.legend(fontsize=7)
+    ax = axes[len(labels)]
+    for label, grp in speedup.groupby("label", sort=True):
+        ax.plot(grp["workers"], grp["speedup"], marker="o", color=optimizer_color(str(label)),
+                ls=_linestyle(str(label)), label=str(label))
+    if len(all_k):
+        ks = np.asarray(all_k, dtype=float)
+        ax.plot(ks, ks / ks[0], color="black", ls="--", lw=0.8, label="linear")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log", base=2)
+    ax.set_xlabel("workers K")
+    ax.set_ylabel("speed-up to reach the level")
+    ax.set_title("time to reach the K-min final mean regret, vs K", fontsize=9)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=7)
+    for extra in axes[len(labels) + 1:]:
+        extra.set_visible(False)
+    fig.suptitle(_title(title, synthetic), color="red" if synthetic else "black")
+    fig.tight_layout(rect=(0, 0.05 if time_note else 0, 1, 1))
+    if time_note:  # once for the figure (the table's DERIVED training times set the clock)
+        fig.text(0.5, 0.01, time_note, ha="center", va="bottom", fontsize=8)
+    return fig
+
+
+def plot_workers(wcurves: pd.DataFrame, speedup: pd.DataFrame, title: str, path_stem: str | os.PathLike[str], *,
+                 score_metric: str = "test", synthetic: bool = False, time_note: str = "") -> list[Path]:
+    """Draw :func:`workers_figure` and write ``path_stem.png`` and ``path_stem.pdf``; returns both paths."""
+    fig = workers_figure(wcurves, speedup, title, score_metric=score_metric, synthetic=synthetic,
+                         time_note=time_note)
+    return save_figure(fig, path_stem, _title(title, synthetic))
+
+
 def _missing(ax: object, text: str) -> None:
     ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=9, wrap=True)
     ax.set_xticks([])

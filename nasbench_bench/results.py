@@ -32,7 +32,16 @@ valid_acc      float64       validation accuracy seen by the search (NaN if inva
 train_acc      float64       train accuracy (NaN if invalid or not recorded)
 incumbent      dict string   cell id of the incumbent after the evaluation, ``""`` before any valid one
 regret         float64       incumbent regret (``table.best_score - table.score[incumbent]``), NaN before
+workers        int32         simulated workers of the run (runs with ``workers`` > 1 only, see below)
+worker         int32         the worker that performed the evaluation (0..workers-1)
+start          float64       simulated time the evaluation started (s)
+end            float64       simulated time it ended (= ``time``: the clock when it was delivered)
 =============  ============  ===========================================================================
+
+The last four columns are written only by runs with several simulated workers (:mod:`nasbench_bench.simulator`);
+a sequential run's file has exactly the first fourteen, as it always had, and :func:`load_results` fills them for
+its rows (workers 1, worker 0, start = the previous evaluation's ``time``, end = ``time``). Such runs also record
+``workers`` in their metadata and settings (so a K > 1 run never shares a directory with the sequential one).
 
 The Parquet key/value metadata holds one JSON-encoded value per key: ``format_version``, ``benchmark``,
 ``optimizer`` (label), ``optimizer_name``, ``optimizer_path`` (``module:Class``), ``settings`` (JSON text),
@@ -66,12 +75,13 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from nasbench_bench.oracle import Trajectory
+from nasbench_bench.oracle import ParallelTrajectory, Trajectory
 from nasbench_bench.paths import atomic_path
 from nasbench_bench.table import Table
 
 __all__ = [
     "FORMAT_VERSION",
+    "PARALLEL_COLUMNS",
     "RUN_COLUMNS",
     "RunId",
     "RunPaths",
@@ -108,8 +118,19 @@ SCHEMA = pa.schema(
         ("regret", pa.float64()),
     ]
 )
-#: Columns of a run file / of :func:`load_results`.
+#: Extra columns of a run with several simulated workers (:mod:`nasbench_bench.simulator`).
+PARALLEL_FIELDS = (
+    pa.field("workers", pa.int32()),
+    pa.field("worker", pa.int32()),
+    pa.field("start", pa.float64()),
+    pa.field("end", pa.float64()),
+)
+PARALLEL_SCHEMA = pa.schema(list(SCHEMA) + list(PARALLEL_FIELDS))
+#: Columns of a sequential run's file / of :func:`load_results`.
 RUN_COLUMNS: tuple[str, ...] = tuple(SCHEMA.names)
+#: Columns a run with several workers adds (:func:`load_results` adds them, filled for sequential runs, when
+#: any run it loads has them, or when asked for).
+PARALLEL_COLUMNS: tuple[str, ...] = tuple(f.name for f in PARALLEL_FIELDS)
 RUNS_COLUMNS: tuple[str, ...] = (
     "benchmark", "optimizer", "settings", "seed", "status", "budget_s", "score_metric", "synthetic", "n_evals",
     "final_regret", "wall_s", "encoding", "table", "optimizer_name", "error", "path", "derived",
@@ -206,6 +227,7 @@ def run_metadata(run: Any) -> dict[str, Any]:
         "max_evaluations": run.max_evaluations,
         "seed": run.id.seed,
         "suite_version": _suite_version(),
+        **({"workers": run.workers} if getattr(run, "workers", 1) > 1 else {}),
     }
 
 
@@ -253,7 +275,15 @@ def trajectory_table(trajectory: Trajectory, table: Table, run: RunId) -> pa.Tab
         _dict_array(inc.astype(str)) if n else pa.array([], SCHEMA.field("incumbent").type),
         pa.array(trajectory.regret.astype(np.float64)),
     ]
-    return pa.Table.from_arrays(arrays, schema=SCHEMA)
+    if not isinstance(trajectory, ParallelTrajectory):  # a sequential run: exactly the columns it always had
+        return pa.Table.from_arrays(arrays, schema=SCHEMA)
+    arrays += [
+        pa.array(np.full(n, trajectory.workers, np.int32)),
+        pa.array(trajectory.worker.astype(np.int32)),
+        pa.array(trajectory.start.astype(np.float64)),
+        pa.array(trajectory.time.astype(np.float64)),
+    ]
+    return pa.Table.from_arrays(arrays, schema=PARALLEL_SCHEMA)
 
 
 def _encode_meta(meta: Mapping[str, Any]) -> dict[bytes, bytes]:
@@ -326,22 +356,41 @@ def _scan(root: str | os.PathLike[str]) -> list[_RunFile]:
     return out
 
 
-def _display_names(files: Iterable[_RunFile]) -> dict[tuple[str, str, str], str]:
-    """(benchmark, label, hash) -> optimizer name shown: the label, or ``label-hash`` when one label has
-    several settings on a benchmark (so runs of different settings never mix)."""
-    by_label: dict[tuple[str, str], set[str]] = {}
+def _workers_of(path: Path) -> int:
+    """Simulated workers of the run in file ``path`` (1 for a sequential run or an unreadable file)."""
+    try:
+        return int(read_metadata(path).get("workers", 1) or 1)
+    except (OSError, ValueError, TypeError, pa.ArrowException):
+        return 1
+
+
+def _setting_workers(files: Iterable[_RunFile]) -> dict[tuple[str, str, str], int]:
+    """Simulated workers of every setting (benchmark, label, hash): one file footer read per setting."""
+    first: dict[tuple[str, str, str], Path] = {}
     for f in files:
-        by_label.setdefault((f.run.benchmark, f.run.label), set()).add(f.run.settings_hash)
+        first.setdefault(f.run.setting, f.path)
+    return {setting: _workers_of(path) for setting, path in first.items()}
+
+
+def _display_names(files: Iterable[_RunFile]) -> dict[tuple[str, str, str], str]:
+    """(benchmark, label, hash) -> optimizer name shown: the label (``label@K<k>`` for runs with k > 1 simulated
+    workers), or ``label-hash`` when one label has several settings besides the workers on a benchmark (so runs
+    of different settings never mix)."""
+    workers = _setting_workers(files)
+    by_label: dict[tuple[str, str, int], set[str]] = {}
+    for (bench, label, h), k in workers.items():
+        by_label.setdefault((bench, label, k), set()).add(h)
     out: dict[tuple[str, str, str], str] = {}
-    for (bench, label), hashes in by_label.items():
+    for (bench, label, k), hashes in by_label.items():
+        shown = label if k == 1 else f"{label}@K{k}"
         if len(hashes) > 1:
             log.warning(
                 "benchmark %s: optimizer label %r has runs with %d different settings %s; they are shown as "
                 "'%s-<hash>' (give each setting its own label to avoid this)",
-                bench, label, len(hashes), sorted(hashes), label,
+                bench, shown, len(hashes), sorted(hashes), label,
             )
         for h in hashes:
-            out[(bench, label, h)] = f"{label}-{h}" if len(hashes) > 1 else label
+            out[(bench, label, h)] = f"{label}-{h}" + shown[len(label):] if len(hashes) > 1 else shown
     return out
 
 
@@ -357,7 +406,23 @@ def _select(
 
 
 def _empty_results(columns: Sequence[str]) -> pd.DataFrame:
-    return SCHEMA.empty_table().select(list(columns)).to_pandas()
+    return PARALLEL_SCHEMA.empty_table().select(list(columns)).to_pandas()
+
+
+def _fill_sequential(df: pd.DataFrame) -> None:
+    """Fill the parallel columns of sequential runs' rows (null there): one worker, 0, each evaluation starting
+    when the previous one of its run ended, ending at its ``time``."""
+    time = df["time"].to_numpy(dtype=np.float64)
+    if "workers" in df.columns:
+        df["workers"] = df["workers"].fillna(1).astype(np.int32)
+    if "worker" in df.columns:
+        df["worker"] = df["worker"].fillna(0).astype(np.int32)
+    if "end" in df.columns:
+        df["end"] = df["end"].fillna(pd.Series(time, index=df.index))
+    if "start" in df.columns:
+        prev = np.concatenate(([0.0], time[:-1]))
+        prev[df["eval"].to_numpy() == 0] = 0.0
+        df["start"] = df["start"].fillna(pd.Series(prev, index=df.index))
 
 
 def load_results(
@@ -368,24 +433,34 @@ def load_results(
 ) -> pd.DataFrame:
     """All finished runs under results directory ``path`` as one long DataFrame (one row per evaluation).
 
-    Columns are :data:`RUN_COLUMNS` (or ``columns``); strings are categoricals. Rows are ordered by
+    Columns are :data:`RUN_COLUMNS`, plus :data:`PARALLEL_COLUMNS` when any run loaded has several simulated
+    workers (or ``columns``, from both); strings are categoricals. Rows are ordered by
     benchmark, optimizer label, settings, seed, eval. Runs are selected by ``benchmarks``/``optimizers``
     before any file is read. If one label has runs with different settings on a benchmark, its
     ``optimizer`` values become ``label-<settingshash>`` (with a warning).
     """
-    cols = list(RUN_COLUMNS if columns is None else columns)
-    unknown = sorted(set(cols) - set(RUN_COLUMNS))
+    valid = RUN_COLUMNS + PARALLEL_COLUMNS
+    unknown = sorted(set(columns or ()) - set(valid))
     if unknown:
-        raise ValueError(f"unknown result column(s) {unknown}; valid: {list(RUN_COLUMNS)}")
+        raise ValueError(f"unknown result column(s) {unknown}; valid: {list(valid)}")
     all_files = _scan(path)
     names = _display_names(all_files)
     files = [f for f in _select(all_files, benchmarks, optimizers) if not f.failed]
+    if columns is None:
+        workers = _setting_workers(files)
+        cols = list(RUN_COLUMNS + (PARALLEL_COLUMNS if any(k > 1 for k in workers.values()) else ()))
+    else:
+        cols = list(columns)
     if not files:
         return _empty_results(cols)
     fmt = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=list(_DICT_COLUMNS)))
-    dataset = ds.dataset([str(f.path) for f in files], schema=SCHEMA, format=fmt)
-    read_cols = list(dict.fromkeys(cols + (["benchmark", "optimizer", "settings"] if "optimizer" in cols else [])))
+    dataset = ds.dataset([str(f.path) for f in files], schema=PARALLEL_SCHEMA, format=fmt)
+    parallel = [c for c in cols if c in PARALLEL_SCHEMA.names[len(SCHEMA):]]
+    read_cols = list(dict.fromkeys(cols + (["benchmark", "optimizer", "settings"] if "optimizer" in cols else [])
+                                   + (["eval", "time"] if parallel else [])))
     df = dataset.to_table(columns=read_cols, use_threads=True).to_pandas()
+    if parallel:
+        _fill_sequential(df)
     renames = {k: v for k, v in names.items() if v != k[1]}
     if renames and "optimizer" in cols:
         codes = [df[c].cat.codes.to_numpy().astype(np.int64) for c in ("benchmark", "optimizer", "settings")]

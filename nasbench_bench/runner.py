@@ -140,7 +140,12 @@ def _run_locked(run: Run, result: Path, failed: Path) -> Outcome:
         optimizer = cls(encoding, seed=opt_seed, **dict(run.optimizer.hyperparameters))
         meta["hyperparameters"] = dict(optimizer.hp)
         with _wall_clock_alarm(run.limits.wall_clock):
-            traj = run_optimizer(optimizer, oracle)
+            if run.workers > 1:
+                from nasbench_bench.simulator import run_parallel
+
+                traj = run_parallel(optimizer, oracle, run.workers)
+            else:
+                traj = run_optimizer(optimizer, oracle)
         data = trajectory_table(traj, table, run.id)
         n = len(traj)
         meta.update(

@@ -133,6 +133,36 @@ class InProcessMaster:
             self.register_result(self.iterations[config_id[0]], job)
             cg.new_result(job)
 
+    def ask(self, n_iterations: int | None = None) -> Any:
+        """The next ``(config_id, config, budget)`` hpbandster's master would submit to a free worker, or None.
+
+        As ``Master.run`` with ``K`` workers: the first active (unfinished) iteration with a run to give out
+        provides it; if none has one, a new iteration is started (while ``n_iterations`` allows; None =
+        unlimited, as this suite runs it) and asked; otherwise None, and the worker waits for a result
+        (``thread_cond.wait()`` in the library).
+        """
+        if not hasattr(self, "_remaining"):
+            self._remaining = -1 if n_iterations is None else int(n_iterations)
+        while True:
+            for it in self.iterations:
+                if not it.is_finished:
+                    next_run = self.next_run(it)
+                    if next_run is not None:
+                        return next_run
+            if self._remaining == 0:
+                return None
+            self._remaining -= 1
+            self.iterations.append(self.get_next_iteration(len(self.iterations), {"result_logger": None}))
+
+    def tell(self, config_id: Any, config: dict[str, Any], budget: float, loss: float) -> None:
+        """A finished run, as the library's ``job_callback``: to its iteration, then to the config generator."""
+        from hpbandster.core.dispatcher import Job
+
+        job = Job(config_id, config=config, budget=budget, working_directory=".")
+        job.result = {"loss": loss, "info": {}}
+        self.register_result(self.iterations[config_id[0]], job)
+        self.config_generator.new_result(job)
+
     def next_run(self, iteration: Any) -> Any:
         """The iteration's next ``(config_id, config, budget)`` or None (the library's ``get_next_run``)."""
         return iteration.get_next_run()
@@ -163,3 +193,62 @@ def run_hpbandster(
     with library_warnings_silenced():
         driver.run(compute, n_iterations)
     return driver
+
+
+class ParallelHyperband:
+    """Mixin giving HB and BOHB their parallel form: hpbandster's own scheduling with K workers.
+
+    ``ask`` is :meth:`InProcessMaster.ask` (what the library's master submits to a free worker; a new iteration is
+    started whenever no active one has a run to give out, so with unlimited iterations no worker ever waits) and
+    ``tell`` its ``job_callback``. hpbandster draws from numpy's global RNG: every ask/tell runs with the run's own
+    global state (seeded with the run's seed), swapped in and out, so other code never disturbs it. With one
+    worker this is exactly the sequential :meth:`run`.
+    """
+
+    pending_asks = True
+    name: str
+    seed: int
+
+    def config_generator(self) -> Any:
+        raise NotImplementedError
+
+    def begin(self, oracle: Oracle, workers: int) -> None:
+        from optimizers._multifidelity import Job
+
+        self._job_type = Job
+        quiet_library_loggers()
+        budgets = rung_budgets(oracle.table.budgets, self.name)
+        self._to_table = {float(b): int(b) for b in budgets}
+        self._np_state = np.random.RandomState(self.seed).get_state()
+        self._runs: dict[int, tuple[Any, dict[str, Any], float]] = {}
+        with self._own_numpy():
+            self._master = InProcessMaster(self.config_generator(), [float(b) for b in budgets],
+                                           float(self.hp["eta"]))  # type: ignore[attr-defined]
+
+    @contextmanager
+    def _own_numpy(self) -> Iterator[None]:
+        saved = np.random.get_state()
+        np.random.set_state(self._np_state)
+        try:
+            with library_warnings_silenced():
+                yield
+        finally:
+            self._np_state = np.random.get_state()
+            np.random.set_state(saved)
+
+    def ask(self) -> Any:
+        from nasbench_bench.oracle import Fidelity
+
+        with self._own_numpy():
+            next_run = self._master.ask()
+        if next_run is None:
+            return None
+        config_id, config, budget = next_run
+        job = self._job_type(len(self._runs), config, Fidelity(self._to_table[float(budget)]))
+        self._runs[id(job)] = (config_id, config, budget)
+        return job
+
+    def tell(self, job: Any, evaluation: Any) -> None:
+        config_id, config, budget = self._runs.pop(id(job))
+        with self._own_numpy():
+            self._master.tell(config_id, config, budget, evaluation.loss)

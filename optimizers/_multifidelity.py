@@ -55,6 +55,12 @@ class MultiFidelityOptimizer(Optimizer):
     ``tell(job, evaluation)``; :meth:`run` is the sequential one-worker loop."""
 
     multi_fidelity = True
+    #: ``ask`` never waits for a pending job: several simulated workers may ask before any tell.
+    pending_asks = True
+
+    def begin(self, oracle: Oracle, workers: int) -> None:
+        """The parallel runs' start: the fidelity ladder, as :meth:`run` does."""
+        self.start(self.fidelities_of(oracle))
 
     def fidelities_of(self, oracle: Oracle) -> tuple[Fidelity, ...]:
         """The ladder this optimizer uses on ``oracle``'s table: its budgets, cheapest first (plus the halfway points

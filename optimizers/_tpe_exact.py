@@ -281,6 +281,13 @@ class ExactTPE:
         self._losses[n] = math.inf if loss is None else float(loss)
         self._n = n + 1
 
+    def set_loss(self, index: int, loss: float | None) -> None:
+        """Replace the loss of observation ``index`` (a pending trial, observed with ``None``, gets its result:
+        hyperopt updates a trial's result in place, at its tid)."""
+        if not 0 <= index < self._n:
+            raise IndexError(f"no observation {index} (have {self._n})")
+        self._losses[index] = math.inf if loss is None else float(loss)
+
     def suggest(self, seed: int) -> np.ndarray:
         """The vector hyperopt's ``tpe.suggest`` returns for this history and ``seed``."""
         if self._n < self.n_startup_jobs:

@@ -6,10 +6,16 @@ from typing import Any
 
 from nasbench_bench.optimizer import Optimizer, check_number
 from nasbench_bench.oracle import Oracle
-from optimizers._hpbandster import library_warnings_silenced, run_hpbandster, rung_budgets, seeded_global_numpy
+from optimizers._hpbandster import (
+    ParallelHyperband,
+    library_warnings_silenced,
+    run_hpbandster,
+    rung_budgets,
+    seeded_global_numpy,
+)
 
 
-class BOHB(Optimizer):
+class BOHB(ParallelHyperband, Optimizer):
     """hpbandster's BOHB: Hyperband brackets whose new configurations come from a TPE-like KDE model.
 
     Paper settings: eta 3, budgets = the table's (4/12/36/108 epochs), random fraction 0, 4 samples to

@@ -6,10 +6,16 @@ from typing import Any
 
 from nasbench_bench.optimizer import Optimizer, check_number
 from nasbench_bench.oracle import Oracle
-from optimizers._hpbandster import library_warnings_silenced, run_hpbandster, rung_budgets, seeded_global_numpy
+from optimizers._hpbandster import (
+    ParallelHyperband,
+    library_warnings_silenced,
+    run_hpbandster,
+    rung_budgets,
+    seeded_global_numpy,
+)
 
 
-class Hyperband(Optimizer):
+class Hyperband(ParallelHyperband, Optimizer):
     """hpbandster's HyperBand: random configurations, successive halving over the table's budgets.
 
     Paper settings: eta 3, budgets 4/12/36/108 epochs (the table's budgets). Each budget is a separate

@@ -164,6 +164,59 @@ class LCE(Optimizer):
                                  f"{oracle.table.name!r}: {[str(f) for f in oracle.fidelities()]}")
         return low
 
+    # -- parallel form (several simulated workers): the same rule over the wrapped optimizer's ask/tell ---------
+    def begin(self, oracle: Oracle, workers: int) -> None:
+        """Parallel form: a free worker first continues a proposal whose low-fidelity result was promising (oldest
+        first), else screens the wrapped optimizer's next proposal at the low fidelity; the rule is applied when
+        a low-fidelity result arrives, with the model as it is then. The wrapped optimizer runs in its own
+        parallel form and is told exactly what :meth:`run` tells it. With one worker this is exactly :meth:`run`."""
+        from nasbench_bench.simulator import supports_workers
+        from optimizers._multifidelity import Job
+
+        why = supports_workers(self.inner)
+        if why is not None:
+            raise OptimizerError(f"{self.name}: {why}")
+        self._job = Job
+        self._low = self.low_fidelity(oracle)
+        self._top = Fidelity(oracle.table.top_budget)
+        self._resume = continues(self._low, self._top)
+        self._inner = self.inner(self.encoding, seed=self.seed, **{k: self.hp[k] for k in self.inner.defaults})
+        self._inner.begin(oracle, workers)
+        self._promoted: list[tuple[Any, Evaluation]] = []  # (proposal, its low-fidelity evaluation), oldest first
+        self._asked: dict[int, tuple[Any, Evaluation | None]] = {}  # id(job) -> (proposal, low evaluation or None)
+        self._n = 0
+
+    def ask(self) -> Any:
+        if self._promoted:
+            proposal, low = self._promoted.pop(0)
+            job = self._job(self._n, proposal, self._top, low.run_id if self._resume else -1)
+        else:
+            proposal = self._inner.ask()
+            if proposal is None:
+                return None
+            low = None
+            job = self._job(self._n, proposal, self._low)
+        self._n += 1
+        self._asked[id(job)] = (proposal, low)
+        return job
+
+    def tell(self, job: Any, evaluation: Evaluation) -> None:  # type: ignore[override]
+        proposal, low = self._asked.pop(id(job))
+        if low is not None:  # a continued proposal's top-budget result
+            self.model.add(low.valid_acc, evaluation.valid_acc)
+            self.continued += 1
+            self._inner.tell(proposal, evaluation._replace(cost=low.cost + evaluation.cost))
+        elif evaluation.valid and self.promising(evaluation.valid_acc):
+            self._promoted.append((proposal, evaluation))
+        else:
+            if evaluation.valid:
+                self.stopped += 1
+            self._inner.tell(proposal, evaluation)
+
+    def end(self) -> None:
+        if hasattr(self, "_inner"):
+            self._inner.end()
+
     def run(self, oracle: Oracle) -> None:
         low = self.low_fidelity(oracle)
         inner = self.inner(self.encoding, seed=self.seed, **{k: self.hp[k] for k in self.inner.defaults})
@@ -192,6 +245,7 @@ def make_lce(argument: str) -> type[Optimizer]:
         "inner": inner,
         "defaults": {**LCE_DEFAULTS, **inner.defaults},
         "needs_fixed_hashseed": inner.needs_fixed_hashseed,
+        "pending_asks": inner.pending_asks,
         "__doc__": f"LCE around {label!r} (see :class:`optimizers.lce.LCE`).",
         "__module__": __name__,
     })

@@ -119,9 +119,35 @@ class OptunaSampler(Optimizer):
     ``self.study`` is the run's in-memory Optuna study."""
 
     sampler_class = ""
+    #: Parallel form: Optuna's own (its documented distributed mode): ``study.ask()`` while other trials are
+    #: still RUNNING; each sampler treats running trials its own way (TPE ignores them unless
+    #: ``constant_liar=True``). With one worker this is exactly :meth:`run`.
+    pending_asks = True
 
     def setup(self) -> None:
         self.study: Any = None
+
+    def begin(self, oracle: Oracle, workers: int) -> None:
+        import optuna
+
+        self._notice()
+        self._dists = search_space(self.encoding)
+        self._trials: dict[int, Any] = {}  # id(vector) -> its running trial
+        with quiet_optuna():
+            self.study = optuna.create_study(
+                sampler=self.make_sampler(), direction="minimize", study_name=f"nasbench-bench-{self.name}-{self.seed}"
+            )
+
+    def ask(self) -> Any:
+        with quiet_optuna():
+            trial = self.study.ask(self._dists)
+        vector = self.encoding.to_vector(trial.params)
+        self._trials[id(vector)] = trial
+        return vector
+
+    def tell(self, config: Any, evaluation: Any) -> None:
+        with quiet_optuna():
+            self.study.tell(self._trials.pop(id(config)), evaluation.loss)
 
     def make_sampler(self) -> Any:
         """The seeded sampler, given only the keywords that differ from Optuna's own defaults."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from nasbench_bench.optimizer import Optimizer, check_number
 from nasbench_bench.oracle import Oracle
 
@@ -11,6 +13,11 @@ class RandomSearch(Optimizer):
 
     name = "rs"
     defaults = {"block": 256}
+    pending_asks = True  # parallel form: every free worker evaluates a fresh uniform draw
+
+    def ask(self) -> np.ndarray:
+        """One uniform configuration (the same stream as :meth:`run`'s blocks)."""
+        return self.encoding.sample(self.rng)
 
     @classmethod
     def check_hyperparameters(cls, hp: dict) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections import deque
 
+import numpy as np
+
 from nasbench_bench.optimizer import Optimizer, check_number
-from nasbench_bench.oracle import Oracle
+from nasbench_bench.oracle import Evaluation, Oracle
 
 
 class RegularizedEvolution(Optimizer):
@@ -18,6 +20,11 @@ class RegularizedEvolution(Optimizer):
 
     name = "re"
     defaults = {"population_size": 100, "tournament_size": 10}
+    #: Parallel form: asynchronous, as Real et al. (2019) ran it. A free worker samples a random configuration
+    #: while the population (of *completed* evaluations) holds fewer than ``population_size`` members, else it
+    #: runs a tournament on the current population and mutates the winner; each completed evaluation joins the
+    #: population and, once it is full, the oldest member leaves. With one worker this is exactly :meth:`run`.
+    pending_asks = True
 
     @classmethod
     def check_hyperparameters(cls, hp: dict) -> None:
@@ -54,6 +61,46 @@ class RegularizedEvolution(Optimizer):
                     child[i] = lowers[i] + (new + 1 if new >= cur else new)
                 population.append((child, self._fitness(oracle, enc.cell_index(child))))
                 population.popleft()
+
+    def begin(self, oracle: Oracle, workers: int) -> None:
+        self._population: deque[tuple[list[float], float]] = deque()
+        self._draws: list[list[float]] = []  # the same blocks of uniforms as run()
+        self._next = 0
+        p = self.encoding.params
+        self._geometry = ([q.n_values for q in p], [0.0 if q.kind == "cat" else float(q.lower) for q in p],
+                          [float(q.upper - q.lower) for q in p])
+
+    def ask(self) -> np.ndarray:
+        enc, pop_size, k = self.encoding, int(self.hp["population_size"]), int(self.hp["tournament_size"])
+        population = self._population
+        if len(population) < pop_size:
+            return enc.sample(self.rng)
+        if self._next >= len(self._draws):
+            self._draws, self._next = self.rng.random((512, k + 2)).tolist(), 0
+        draws = self._draws[self._next]
+        self._next += 1
+        best = population[int(draws[0] * pop_size)]
+        for j in range(1, k):
+            cand = population[int(draws[j] * pop_size)]
+            if cand[1] > best[1]:
+                best = cand
+        sizes, lowers, spans = self._geometry
+        child = list(best[0])
+        i = int(draws[k] * len(sizes))
+        n = sizes[i]
+        if n is None:
+            child[i] = lowers[i] + draws[k + 1] * spans[i]
+        else:
+            cur = int(child[i] - lowers[i])
+            new = int(draws[k + 1] * (n - 1))
+            child[i] = lowers[i] + (new + 1 if new >= cur else new)
+        return np.asarray(child, dtype=float)
+
+    def tell(self, config: np.ndarray, evaluation: Evaluation) -> None:  # type: ignore[override]
+        self._population.append((np.asarray(config, dtype=float).tolist(),
+                                 evaluation.valid_acc if evaluation.valid else 0.0))
+        if len(self._population) > int(self.hp["population_size"]):
+            self._population.popleft()
 
     @staticmethod
     def _fitness(oracle: Oracle, cell: int) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from nasbench_bench.optimizer import Optimizer, check_number
-from nasbench_bench.oracle import Oracle
+from nasbench_bench.oracle import Evaluation, Oracle
 
 
 class Reinforce(Optimizer):
@@ -19,6 +19,11 @@ class Reinforce(Optimizer):
 
     name = "reinforce"
     defaults = {"learning_rate": 0.5, "baseline_momentum": 0.9, "float_bins": 10}
+    #: Parallel form: synchronous batches of one configuration per worker, all drawn from the same policy; when the
+    #: whole batch is told, the REINFORCE steps of its members are applied in the order they were asked (the
+    #: baseline moves per reward, as in :meth:`run`), then the next batch starts. Workers that finish early wait
+    #: (``ask`` returns None). With one worker this is exactly :meth:`run`.
+    pending_asks = True
 
     @classmethod
     def check_hyperparameters(cls, hp: dict) -> None:
@@ -47,6 +52,55 @@ class Reinforce(Optimizer):
         """Current probabilities, one array per hyperparameter."""
         e = np.exp(self.logits)
         return [seg / seg.sum() for seg in np.split(e, self._starts[1:])]
+
+    def begin(self, oracle: Oracle, workers: int) -> None:
+        self._batch_size = workers
+        self._batch: list[list] = []  # [vector, choice, probs, reward or None] in ask order
+        self._slot: dict[int, int] = {}  # id(vector) -> index in the batch
+        self._u: list[np.ndarray] = []  # the same blocks of uniforms as run()
+        self._next = 0
+        self._baseline: float | None = None
+        self._step_no = 0
+        starts = self._starts
+        self._seg_of = np.repeat(np.arange(len(starts)), self._last - starts + 1)
+
+    def ask(self) -> np.ndarray | None:
+        if len(self._batch) >= self._batch_size:
+            return None  # the batch is out: wait for all of it
+        starts, last = self._starts, self._last
+        if self._next >= len(self._u):
+            self._u, self._next = list(self.rng.random((1024, len(starts)))), 0
+        u = self._u[self._next]
+        self._next += 1
+        e = np.exp(self.logits)
+        probs = e / np.add.reduceat(e, starts)[self._seg_of]
+        choice = probs.cumsum().searchsorted(np.arange(len(starts), dtype=float) + u, side="right")
+        np.maximum(choice, starts, out=choice)
+        np.minimum(choice, last, out=choice)
+        vector = np.asarray(self._values[choice].tolist(), dtype=float)
+        self._slot[id(vector)] = len(self._batch)
+        self._batch.append([vector, choice, probs, None])
+        return vector
+
+    def tell(self, config: np.ndarray, evaluation: Evaluation) -> None:  # type: ignore[override]
+        self._batch[self._slot.pop(id(config))][3] = evaluation.valid_acc if evaluation.valid else 0.0
+        if len(self._batch) < self._batch_size or any(item[3] is None for item in self._batch):
+            return
+        lr, mom = float(self.hp["learning_rate"]), float(self.hp["baseline_momentum"])
+        logits, starts = self.logits, self._starts
+        for _, choice, probs, reward in self._batch:
+            if self._baseline is None:
+                self._baseline = reward
+            advantage = reward - self._baseline
+            self._baseline = mom * self._baseline + (1.0 - mom) * reward
+            if advantage != 0.0:
+                step = lr * advantage
+                logits -= step * probs
+                logits[choice] += step
+            self._step_no += 1
+            if self._step_no % 64 == 0 and logits.max() > 50.0:
+                logits -= np.maximum.reduceat(logits, starts)[self._seg_of]
+        self._batch = []
 
     def run(self, oracle: Oracle) -> None:
         lr, mom = float(self.hp["learning_rate"]), float(self.hp["baseline_momentum"])

@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from nasbench_bench.optimizer import Optimizer, check_number
 from nasbench_bench.oracle import Oracle
@@ -294,6 +294,31 @@ class SMAC(Optimizer):
         "n_initial": None,
     }
     needs_fixed_hashseed = True
+    #: Parallel form: SMAC's own (its documented parallel mode): ``ask()`` is called again while earlier trials
+    #: are still running and each result is told as it completes. With one worker this is :meth:`run`'s loop.
+    pending_asks = True
+    #: The parallel form with SMAC's stock components instead of the fast ones (for comparisons).
+    library_components: ClassVar[bool] = False
+
+    def begin(self, oracle: Oracle, workers: int) -> None:
+        self._out = out = Path(tempfile.mkdtemp(prefix="nasbench_bench_smac_"))  # removed by end()
+        self._smac = make_facade(self.encoding.configspace(seed=self.seed), self.seed, out, self.hp,
+                                 library_components=self.library_components)
+        self._infos: dict[int, Any] = {}  # id(config dict) -> its TrialInfo
+
+    def ask(self) -> dict[str, Any]:
+        info = self._smac.ask()
+        config = dict(info.config)
+        self._infos[id(config)] = info
+        return config
+
+    def tell(self, config: Any, evaluation: Any) -> None:
+        from smac.runhistory.dataclasses import TrialValue
+
+        self._smac.tell(self._infos.pop(id(config)), TrialValue(cost=evaluation.loss), save=False)
+
+    def end(self) -> None:
+        shutil.rmtree(self._out, ignore_errors=True)
 
     @classmethod
     def check_hyperparameters(cls, hp: dict) -> None:

@@ -57,6 +57,28 @@ class TPE(Optimizer):
 
     name = "tpe"
     defaults: dict[str, Any] = {}
+    #: Parallel form: hyperopt's own asynchronous mechanism (``fmin`` with a queue, Mongo/Spark trials):
+    #: ``tpe.suggest`` is called while other trials are still pending (state NEW, no result). hyperopt 0.3.0 does
+    #: not ignore them: ``tpe.suggest`` gives pending trials an infinite loss (they count towards
+    #: ``n_startup_jobs`` and fall in the "bad" group), and a trial's result replaces that loss at its tid when it
+    #: completes. Here each ask observes its suggestion in :class:`ExactTPE` with no loss (+inf) and each tell
+    #: sets its loss; :class:`HyperoptTPE` does the same with hyperopt's own ``Trials`` (the two agree, tested).
+    #: With one worker this is exactly :meth:`run`.
+    pending_asks = True
+
+    def begin(self, oracle: Oracle, workers: int) -> None:
+        self._engine = ExactTPE(params_from_encoding(self.encoding), self.seed)
+        self._pending: dict[int, int] = {}  # id(vector) -> its index (tid) in the engine's history
+
+    def ask(self) -> np.ndarray:
+        engine = self._engine
+        vector = engine.ask()
+        self._pending[id(vector)] = engine.n_observed
+        engine.observe(vector, None)  # pending: +inf until told, as hyperopt sees a NEW trial
+        return vector
+
+    def tell(self, config: np.ndarray, evaluation: Any) -> None:  # type: ignore[override]
+        self._engine.set_loss(self._pending.pop(id(config)), evaluation.loss)
 
     def run(self, oracle: Oracle) -> None:
         """Search with the exact re-implementation until the oracle raises ``BudgetExhausted``."""
@@ -106,3 +128,35 @@ class HyperoptTPE(TPE):
 
     def run(self, oracle: Oracle) -> None:
         self.run_with_hyperopt(oracle)
+
+    # the parallel form through hyperopt's own Trials: pending documents (state NEW) while other asks run
+    def begin(self, oracle: Oracle, workers: int) -> None:
+        from hyperopt import Trials, base
+
+        _quiet()
+        self._names = [p.name for p in self.encoding.params]
+        self._domain = base.Domain(lambda config: 0.0, hyperopt_space(self.encoding))
+        self._trials = Trials()
+        self._rstate = np.random.default_rng(self.seed)
+        self._docs: dict[int, dict[str, Any]] = {}  # id(vector) -> its pending trial document
+
+    def ask(self) -> np.ndarray:
+        from hyperopt import tpe
+
+        trials = self._trials
+        docs = tpe.suggest(trials.new_trial_ids(1), self._domain, trials, self._rstate.integers(2**31 - 1))
+        trials.insert_trial_docs(docs)
+        trials.refresh()
+        doc = trials._dynamic_trials[-1]
+        vals = doc["misc"]["vals"]
+        vector = np.array([vals[n][0] for n in self._names], dtype=float)
+        self._docs[id(vector)] = doc
+        return vector
+
+    def tell(self, config: np.ndarray, evaluation: Any) -> None:  # type: ignore[override]
+        from hyperopt import JOB_STATE_DONE, STATUS_OK
+
+        doc = self._docs.pop(id(config))
+        doc["state"] = JOB_STATE_DONE
+        doc["result"] = {"loss": evaluation.loss, "status": STATUS_OK}
+        self._trials.refresh()

@@ -76,6 +76,12 @@ def cmd_plot(args: argparse.Namespace) -> int:
                                    time_note=note)
         paths += plots.plot_ranks(ranks, f"{title}: average rank", stem.with_name(stem.name + "_ranks"),
                                   score_metric=item.score_metric, synthetic=item.synthetic, time_note=note)
+        if A.has_several_workers(curves):  # runs with several numbers of simulated workers: regret vs K, speed-up
+            wcurves = A.workers_curves(curves)
+            speed = A.speedup_table(wcurves)
+            paths += plots.plot_workers(wcurves, speed, f"{title}: parallel workers",
+                                        stem.with_name(stem.name + "_workers"), score_metric=item.score_metric,
+                                        synthetic=item.synthetic, time_note=note)
         for note in item.notes:
             print(f"note ({item.benchmark}): {note}")
         for p in paths:

@@ -67,6 +67,10 @@ def register(subparsers: Any) -> None:
                         "evaluation + 10000)")
     p.add_argument("--run-timeout", type=positive_float, metavar="SECONDS",
                    help="safety limit: fail a run after this much wall-clock time (default: none)")
+    p.add_argument("--workers", metavar="K",
+                   help="simulated parallel workers per run, 1-4096 (default 1: the sequential protocol). K > 1: "
+                        "K workers share one simulated clock, results arrive in time order; part of the run's "
+                        "setting")
     p.add_argument("--name", help="experiment name (default: the file's stem, or the benchmark)")
     p.add_argument("--data", help="NAS-Bench-101 data: .tfrecord file or converted cache dir "
                    "(else $NASBENCH_BENCH_NB101)")
@@ -96,6 +100,7 @@ def _build_experiment(args: argparse.Namespace) -> Any:
         "data": args.data,
         "name": args.name,
         "plugins": args.plugin,
+        "workers": args.workers,
     }
     limits = {"invalid_streak": args.limit_invalid_streak, "evaluations": args.limit_evaluations,
               "wall_clock": args.run_timeout}
@@ -168,7 +173,8 @@ def main(args: argparse.Namespace) -> int:
     where = f"dask at {args.scheduler}" if args.scheduler else executor
     print(f"experiment {exp.name}: {', '.join(exp.benchmarks)} x {len(exp.optimizers)} optimizer(s) "
           f"[{', '.join(o.label for o in exp.optimizers)}] x {len(exp.seeds)} seed(s) = {exp.n_runs} runs, "
-          f"budget {exp.time_budget:g} s; executor {where}, jobs {args.jobs}; results in {out}", flush=True)
+          f"budget {exp.time_budget:g} s{f', {exp.workers} simulated workers' if exp.workers > 1 else ''}; "
+          f"executor {where}, jobs {args.jobs}; results in {out}", flush=True)
     with _sigterm_as_interrupt():
         summary = run_experiment(exp, out, jobs=args.jobs, executor=executor, scheduler=args.scheduler,
                                  progress=progress, scheduler_timeout=args.scheduler_timeout)
