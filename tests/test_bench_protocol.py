@@ -26,7 +26,7 @@ def test_protocol_runs_every_optimizer_and_matches_the_libraries() -> None:
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     rows = {line.split()[0]: line.split() for line in out.stdout.splitlines()
-            if line.split() and line.split()[0] in ("rs", "re", "reinforce", "tpe", "smac", "hb", "bohb")}
+            if line[:1].isalpha() and line.split()[0] in ("rs", "re", "reinforce", "tpe", "smac", "hb", "bohb")}
     assert set(rows) == {"rs", "re", "reinforce", "tpe", "smac", "hb", "bohb"}
     for cols in rows.values():
         suggestions, valid, invalid = (int(c.replace(",", "")) for c in cols[4:7])
