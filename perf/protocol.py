@@ -110,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
 
     names = _names(args.optimizers)
     encodings = [e.strip() for e in args.encodings.split(",") if e.strip()]
+    _check(names, encodings)
     table = _load()
     load = os.getloadavg()
     print(f"{len(names)} optimizers x encodings {','.join(encodings)}, one seed ({args.seed}) each at "
@@ -140,6 +141,25 @@ def run(args: argparse.Namespace) -> int:
         _compare_libraries(names, encodings, table, args)
     print(f"load average at end {os.getloadavg()[0]:.2f}")
     return 0
+
+
+def _check(names: list[str], encodings: list[str]) -> None:
+    """Refuse unknown optimizers and encodings before anything runs (one-line errors in the CLI)."""
+    from nasbench_bench.cli import UsageError
+    from nasbench_bench.encodings import get_encoding
+    from nasbench_bench.optimizer import get_optimizer
+
+    if not names or not encodings:
+        raise UsageError("--optimizers and --encodings need at least one name each")
+    for items, get in ((names, get_optimizer), (encodings, get_encoding)):
+        for item in items:
+            try:
+                get(item)
+            except KeyError as exc:
+                raise UsageError(exc.args[0]) from None
+    bad = [e for e in encodings if get_encoding(e).benchmark != "nb101"]
+    if bad:
+        raise UsageError(f"bench protocol runs on the NB101-shaped table: encodings A, B, C, not {bad}")
 
 
 def _same(a: Any, b: Any, n: int) -> bool:

@@ -34,3 +34,14 @@ def test_protocol_runs_every_optimizer_and_matches_the_libraries() -> None:
     assert "Figure 7 (7 optimizers x 500 seeds, encoding A)" in out.stdout
     comparisons = [line for line in out.stdout.splitlines() if line.startswith(("  tpe A:", "  smac A:"))]
     assert len(comparisons) == 2 and all(line.endswith("; same trials") for line in comparisons), comparisons
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--optimizers", "nope"], "unknown optimizer 'nope'"),
+    (["--encodings", "Z"], "unknown encoding 'Z'"),
+    (["--encodings", "nb201"], "encodings A, B, C, not ['nb201']"),
+])
+def test_protocol_refuses_unknown_names_in_one_line(args: list[str], message: str) -> None:
+    out = subprocess.run([sys.executable, "-m", "nasbench_bench", "bench", "protocol", *args],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr, out.stderr
