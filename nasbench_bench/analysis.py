@@ -462,6 +462,15 @@ def _wins(fin: pd.DataFrame) -> dict[tuple[str, str], int]:
     return counts
 
 
+def _baseline_label(baseline: str, labels: list[str]) -> str | None:
+    """``baseline`` if present, else its runs with the fewest parallel workers (``rs@K8`` when every run of ``rs``
+    used 8 workers), else None."""
+    if baseline in labels:
+        return baseline
+    parallel = [o for o in labels if o.startswith(f"{baseline}@K") and o[len(baseline) + 2:].isdigit()]
+    return min(parallel, key=lambda o: int(o[len(baseline) + 2:]), default=None)
+
+
 def summary_table(
     df: ResultsLike,
     baseline: str = "rs",
@@ -493,16 +502,19 @@ def summary_table(
         .reset_index()
     )
     targets: dict[str, float] = {}
+    base_label: dict[str, str] = {}
     for bench, grp in stats_.groupby("benchmark"):
-        base = grp.loc[grp["optimizer"] == baseline, "final_mean"]
-        if base.empty:
+        label = _baseline_label(baseline, grp["optimizer"].tolist())
+        if label is None:
             log.warning("%s: baseline %r not present; no time-to-reach", bench, baseline)
             targets[bench] = np.nan
         else:
-            targets[bench] = float(base.iloc[0])
+            base_label[bench] = label
+            targets[bench] = float(grp.loc[grp["optimizer"] == label, "final_mean"].iloc[0])
     ttr = time_to_reach(curves, targets)
     out = stats_.merge(ttr, on=["benchmark", "optimizer"], how="left")
-    base_t = out.loc[out["optimizer"] == baseline].set_index("benchmark")["time_to_reach"]
+    is_base = [base_label.get(b) == o for b, o in zip(out["benchmark"], out["optimizer"], strict=True)]
+    base_t = out.loc[is_base].set_index("benchmark")["time_to_reach"]
     out["speedup"] = out["benchmark"].map(base_t).astype(np.float64) / out["time_to_reach"]
     wins = _wins(fin)
     out["wins"] = [wins.get((b, o), 0) for b, o in zip(out["benchmark"], out["optimizer"], strict=True)]

@@ -225,6 +225,19 @@ def test_summary_table_time_to_reach_and_wins():
     assert "time_to_reach" in text and "fast" in text and len(text.splitlines()) == 5
 
 
+def test_summary_table_baseline_falls_back_to_its_parallel_runs_with_fewest_workers():
+    # every rs run used parallel workers: the baseline is rs@K8 (fewest workers), not missing
+    df = runs_frame({
+        ("nb", "rs@K64", 0): [(1.0, 0.9), (100.0, 0.5)],
+        ("nb", "rs@K8", 0): [(1.0, 0.8), (100.0, 0.4)],
+        ("nb", "re@K8", 0): [(1.0, 0.5), (10.0, 0.3)],
+    })
+    t = A.summary_table(df, baseline="rs", grid=np.array([1.0, 10.0, 100.0])).set_index("optimizer")
+    assert t.loc["rs@K8", "speedup"] == pytest.approx(1.0) and t.loc["rs@K8", "time_to_reach"] == 100.0
+    assert t.loc["re@K8", "time_to_reach"] == 10.0 and t.loc["re@K8", "speedup"] == pytest.approx(10.0)
+    assert np.isnan(t.loc["rs@K64", "time_to_reach"])  # 0.5 never reaches rs@K8's 0.4
+
+
 def test_time_to_reach_ignores_partial_coverage():
     curves = pd.DataFrame({"benchmark": "nb", "optimizer": "x", "time": [1.0, 2.0, 3.0],
                            "n_runs": [1, 3, 3], "mean": [0.0, 0.5, 0.2]})
