@@ -33,11 +33,7 @@ class RegularizedEvolution(Optimizer):
 
     def run(self, oracle: Oracle) -> None:
         enc, pop_size, k = self.encoding, int(self.hp["population_size"]), int(self.hp["tournament_size"])
-        params = enc.params
-        sizes = [p.n_values for p in params]
-        lowers = [0.0 if p.kind == "cat" else float(p.lower) for p in params]
-        spans = [float(p.upper - p.lower) for p in params]
-        dim = len(params)
+        geometry = self._mutation_geometry()
         population: deque[tuple[list[float], float]] = deque()
         while len(population) < pop_size:
             vec = enc.sample(self.rng).tolist()
@@ -45,30 +41,21 @@ class RegularizedEvolution(Optimizer):
         while True:
             # one block of uniforms per 512 generations: k tournament draws, the parameter, its new value
             for draws in self.rng.random((512, k + 2)).tolist():
-                best = population[int(draws[0] * pop_size)]
-                for j in range(1, k):
-                    cand = population[int(draws[j] * pop_size)]
-                    if cand[1] > best[1]:
-                        best = cand
-                child = list(best[0])
-                i = int(draws[k] * dim)
-                n = sizes[i]
-                if n is None:
-                    child[i] = lowers[i] + draws[k + 1] * spans[i]
-                else:
-                    cur = int(child[i] - lowers[i])
-                    new = int(draws[k + 1] * (n - 1))
-                    child[i] = lowers[i] + (new + 1 if new >= cur else new)
+                child = _child(population, draws, pop_size, k, geometry)
                 population.append((child, self._fitness(oracle, enc.cell_index(child))))
                 population.popleft()
+
+    def _mutation_geometry(self) -> tuple[list[int | None], list[float], list[float]]:
+        """Per parameter: number of values (None for floats), lower bound, span."""
+        p = self.encoding.params
+        return ([q.n_values for q in p], [0.0 if q.kind == "cat" else float(q.lower) for q in p],
+                [float(q.upper - q.lower) for q in p])
 
     def begin(self, oracle: Oracle, workers: int) -> None:
         self._population: deque[tuple[list[float], float]] = deque()
         self._draws: list[list[float]] = []  # the same blocks of uniforms as run()
         self._next = 0
-        p = self.encoding.params
-        self._geometry = ([q.n_values for q in p], [0.0 if q.kind == "cat" else float(q.lower) for q in p],
-                          [float(q.upper - q.lower) for q in p])
+        self._geometry = self._mutation_geometry()
 
     def ask(self) -> np.ndarray:
         enc, pop_size, k = self.encoding, int(self.hp["population_size"]), int(self.hp["tournament_size"])
@@ -79,22 +66,7 @@ class RegularizedEvolution(Optimizer):
             self._draws, self._next = self.rng.random((512, k + 2)).tolist(), 0
         draws = self._draws[self._next]
         self._next += 1
-        best = population[int(draws[0] * pop_size)]
-        for j in range(1, k):
-            cand = population[int(draws[j] * pop_size)]
-            if cand[1] > best[1]:
-                best = cand
-        sizes, lowers, spans = self._geometry
-        child = list(best[0])
-        i = int(draws[k] * len(sizes))
-        n = sizes[i]
-        if n is None:
-            child[i] = lowers[i] + draws[k + 1] * spans[i]
-        else:
-            cur = int(child[i] - lowers[i])
-            new = int(draws[k + 1] * (n - 1))
-            child[i] = lowers[i] + (new + 1 if new >= cur else new)
-        return np.asarray(child, dtype=float)
+        return np.asarray(_child(population, draws, pop_size, k, self._geometry), dtype=float)
 
     def tell(self, config: np.ndarray, evaluation: Evaluation) -> None:  # type: ignore[override]
         self._population.append((np.asarray(config, dtype=float).tolist(),
@@ -106,3 +78,27 @@ class RegularizedEvolution(Optimizer):
     def _fitness(oracle: Oracle, cell: int) -> float:
         ev = oracle.evaluate_cell(cell)
         return ev.valid_acc if ev.valid else 0.0
+
+
+def _child(
+    population: deque[tuple[list[float], float]], draws: list[float], pop_size: int, k: int,
+    geometry: tuple[list[int | None], list[float], list[float]],
+) -> list[float]:
+    """One generation's child: a tournament of ``k`` members drawn with replacement (``draws[:k]``; the first of
+    equally fit members wins), then the winner with parameter ``draws[k]`` changed to another value (``draws[k+1]``)."""
+    best = population[int(draws[0] * pop_size)]
+    for j in range(1, k):
+        cand = population[int(draws[j] * pop_size)]
+        if cand[1] > best[1]:
+            best = cand
+    sizes, lowers, spans = geometry
+    child = list(best[0])
+    i = int(draws[k] * len(sizes))
+    n = sizes[i]
+    if n is None:
+        child[i] = lowers[i] + draws[k + 1] * spans[i]
+    else:
+        cur = int(child[i] - lowers[i])
+        new = int(draws[k + 1] * (n - 1))
+        child[i] = lowers[i] + (new + 1 if new >= cur else new)
+    return child
