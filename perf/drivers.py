@@ -60,22 +60,31 @@ class TimedOracle(Oracle):
         self._depth = 0
         self.start = time.perf_counter()
 
-    def evaluate(self, config: Any, budget: int | None = None) -> Any:
+    def evaluate(self, config: Any, budget: int | None = None, **kwargs: Any) -> Any:
         self._depth += 1
         t = time.perf_counter()
         try:
-            return super().evaluate(config, budget)
+            return super().evaluate(config, budget, **kwargs)
         finally:
             self._depth -= 1
             self.inside += time.perf_counter() - t
 
-    def evaluate_cell(self, cell: int, budget: int | None = None) -> Any:
+    def evaluate_cell(self, cell: int, budget: int | None = None, halfway: bool = False) -> Any:
         t = time.perf_counter()
         try:
-            ev = super().evaluate_cell(cell, budget)
+            ev = super().evaluate_cell(cell, budget, halfway)
         finally:
             if self._depth == 0:
                 self.inside += time.perf_counter() - t
+        self.stamps.append(time.perf_counter())
+        return ev
+
+    def resume(self, run_id: int) -> Any:
+        t = time.perf_counter()
+        try:
+            ev = super().resume(run_id)
+        finally:
+            self.inside += time.perf_counter() - t
         self.stamps.append(time.perf_counter())
         return ev
 

@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"{len(names)} optimizers x encodings {','.join(encodings)}, one seed ({args.seed}) each at "
           f"{args.budget:g} simulated s on nb101-synthetic (SYNTHETIC data: cost figures only), sequential, "
           f"{os.cpu_count()} CPUs, load average {load[0]:.2f} at start")
-    header = (f"{'optimizer':<12} {'enc':<3} {'wall s':>8} {'CPU s':>8} {'suggest.':>9} {'valid':>7} "
+    header = (f"{'optimizer':<14} {'enc':<3} {'wall s':>8} {'CPU s':>8} {'suggest.':>9} {'valid':>7} "
               f"{'invalid':>8} " + " ".join(f"{'ms@' + format(h, ','):>9}" for h in HISTORY)
               + f" {'CPU-h/500':>10}")
     print(header)
@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
             r = _run(name, table, enc, args.budget, args.seed)
             results.append(r)
             ms = " ".join(f"{_fmt_ms(_marginal_ms(r['stamps'], h)):>9}" for h in HISTORY)
-            print(f"{name:<12} {enc_name:<3} {r['wall']:>8.2f} {r['cpu']:>8.2f} {r['n']:>9,} {r['valid']:>7,} "
+            print(f"{name:<14} {enc_name:<3} {r['wall']:>8.2f} {r['cpu']:>8.2f} {r['n']:>9,} {r['valid']:>7,} "
                   f"{r['n'] - r['valid']:>8,} {ms} {_fmt_h(r['cpu'] * SEEDS / 3600):>10}", flush=True)
     fig7 = [r for r in results if r["encoding"] == "A" and r["name"] in FIGURE7]
     if {r["name"] for r in fig7} == set(FIGURE7):

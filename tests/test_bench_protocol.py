@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from perf.protocol import _marginal_ms
@@ -45,3 +46,26 @@ def test_protocol_refuses_unknown_names_in_one_line(args: list[str], message: st
     out = subprocess.run([sys.executable, "-m", "nasbench_bench", "bench", "protocol", *args],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr, out.stderr
+
+
+@pytest.mark.parametrize("name", ["asha", "lce:re", "hb"])
+def test_timed_oracle_stamps_every_evaluation_of_multi_fidelity_optimizers(name: str) -> None:
+    # asha and lce evaluate through evaluate(..., halfway=...): every evaluation gets its stamp
+    from _tables import toy_table
+
+    from nasbench_bench.encodings import get_encoding
+    from perf.protocol import _run
+
+    r = _run(name, toy_table(), get_encoding("nb201"), 3e5, seed=1)
+    assert r["n"] > 50 and len(r["stamps"]) == r["n"]
+
+
+def test_timed_oracle_stamps_resumed_runs(nb101_full_table) -> None:
+    # lce:re on an NB101 table screens at the halfway point of 108 epochs and resumes the promising runs
+    from _tables import RowEncoding
+
+    from perf.protocol import _run
+
+    r = _run("lce:re", nb101_full_table, RowEncoding(nb101_full_table.cell_ids), 3e6, seed=1)
+    resumed = int(np.sum(r["trajectory"].budget == 108))
+    assert resumed > 0 and len(r["stamps"]) == r["n"]

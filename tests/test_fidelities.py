@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _tables import toy_table
+from _tables import RowEncoding, toy_table
 
 from nasbench_bench.benchmarks import load_benchmark
-from nasbench_bench.encodings import Encoding, Param
 from nasbench_bench.nb201.encoding import EncodingNB201
 from nasbench_bench.optimizer import Optimizer, OptimizerError, get_optimizer, register, run_optimizer
 from nasbench_bench.oracle import BudgetExhausted, Fidelity, Oracle
@@ -17,23 +16,6 @@ from nasbench_bench.table import Table
 from optimizers.lce import LinearExtrapolation
 
 ENC = EncodingNB201()
-
-
-class RowEncoding(Encoding):
-    """One integer hyperparameter = the table row: drives any table (here the synthetic NB101 cache) cheaply."""
-
-    name = "rows"
-    benchmark = "test-rows"
-
-    def __init__(self, ids: np.ndarray) -> None:
-        self._ids = np.asarray(ids)
-        self.params = (Param("row", "int", lower=0, upper=len(ids) - 1),)
-
-    def cell_indices(self, vectors: np.ndarray) -> np.ndarray:
-        return np.atleast_2d(np.asarray(vectors))[:, 0].astype(np.int64)
-
-    def cell_ids(self) -> np.ndarray:
-        return self._ids
 
 
 @pytest.fixture(scope="module")

@@ -507,7 +507,7 @@ def test_mixed_workers_results_load_and_plot(tmp_path: Path, capsys: pytest.Capt
 def test_asha_halfway_rungs_with_workers_resume_the_same_run(nb101_full_table: Table) -> None:
     """NB101 halfway rungs through the event loop: K = 1 is run() exactly; with K = 4 every full-rung evaluation
     continues a paused run of the same cell and trial, charged (end - start) exactly its full minus halfway time."""
-    from test_fidelities import RowEncoding
+    from _tables import RowEncoding
 
     table = nb101_full_table
     enc = RowEncoding(table.cell_ids)
@@ -578,7 +578,7 @@ def test_a_bad_configuration_from_ask_is_an_optimizer_error(toy: Table) -> None:
 def test_lce_on_nb101_halfway_with_workers(nb101_full_table: Table) -> None:
     """lce:re screens at NB101's halfway point and continues the same run: K = 1 is run() exactly; with K = 4
     every top-budget result continues a paused halfway run (charged full minus halfway)."""
-    from test_fidelities import RowEncoding
+    from _tables import RowEncoding
 
     table = nb101_full_table
     enc = RowEncoding(table.cell_ids)
