@@ -108,13 +108,21 @@ def _timed(fn: Callable[..., Any], acc: dict[str, float], key: str) -> Callable[
     return wrapper
 
 
-def _costs(oracle: TimedOracle, n: int) -> tuple[float, float] | None:
-    """(mean, marginal) seconds per evaluation at ``n`` evaluations, None if the run did not get there."""
-    s = oracle.stamps
-    if len(s) < n:
+def marginal_seconds(stamps: list[float], n: int) -> float | None:
+    """Seconds per evaluation over the last 10 % before ``n`` evaluations (``stamps``: wall clock after each
+    evaluation), None if the run did not get there."""
+    if len(stamps) < n:
         return None
     lo = max(1, int(n * 0.9))
-    return (s[n - 1] - oracle.start) / n, (s[n - 1] - s[lo - 1]) / (n - lo)
+    return (stamps[n - 1] - stamps[lo - 1]) / (n - lo)
+
+
+def _costs(oracle: TimedOracle, n: int) -> tuple[float, float] | None:
+    """(mean, marginal) seconds per evaluation at ``n`` evaluations, None if the run did not get there."""
+    marginal = marginal_seconds(oracle.stamps, n)
+    if marginal is None:
+        return None
+    return (oracle.stamps[n - 1] - oracle.start) / n, marginal
 
 
 # -- the runs -----------------------------------------------------------------------------------------------
@@ -355,7 +363,12 @@ def _print_costs(ours: TimedOracle, lib: TimedOracle | None, label: str, checkpo
 
 def _same_runs(ours: TimedOracle, lib: TimedOracle) -> tuple[int, int]:
     """(leading evaluations the two runs share (cell, budget, trial drawn), evaluations both made)."""
-    a, b = ours.trajectory(), lib.trajectory()
+    return shared_prefix(ours.trajectory(), lib.trajectory())
+
+
+def shared_prefix(a: Any, b: Any) -> tuple[int, int]:
+    """(leading evaluations trajectories ``a`` and ``b`` share (cell, budget, trial drawn), evaluations both
+    made)."""
     n = min(len(a), len(b))
     same = (a.row[:n] == b.row[:n]) & (a.budget[:n] == b.budget[:n]) & (a.trial[:n] == b.trial[:n])
     return (n if same.all() else int(np.argmin(same))), n

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from perf.drivers import TimedOracle
+from perf.drivers import TimedOracle, marginal_seconds, shared_prefix
 
 #: The paper's seven optimizers (Figure 7), in its order.
 FIGURE7 = ("rs", "re", "reinforce", "tpe", "smac", "hb", "bohb")
@@ -52,10 +52,8 @@ def _load() -> Any:
 
 def _marginal_ms(stamps: list[float], n: int) -> float | None:
     """Wall milliseconds per suggestion over the last 10 % before ``n`` suggestions; None if not reached."""
-    if len(stamps) < n:
-        return None
-    lo = int(n * 0.9)
-    return (stamps[n - 1] - stamps[lo - 1]) / (n - lo) * 1e3
+    seconds = marginal_seconds(stamps, n)
+    return None if seconds is None else seconds * 1e3
 
 
 def _run(name: str, table: Any, enc: Any, budget: float, seed: int, engine: str = "ours",
@@ -81,7 +79,7 @@ def _run(name: str, table: Any, enc: Any, budget: float, seed: int, engine: str 
     tr = oracle.trajectory()
     valid = int((tr.row >= 0).sum())
     return {"name": name, "encoding": enc.name, "wall": wall, "cpu": cpu, "n": len(tr), "valid": valid,
-            "stamps": oracle.stamps, "trajectory": tr, "regret": float(tr.regret[-1]) if len(tr) else float("nan")}
+            "stamps": oracle.stamps, "trajectory": tr}
 
 
 def _fmt_ms(x: float | None) -> str:
@@ -102,15 +100,16 @@ def _names(spec: str) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     from nasbench_bench.encodings import get_encoding
+    from nasbench_bench.optimizer import get_optimizer
     from nasbench_bench.runner import HASHSEED
-
-    if os.environ.get("PYTHONHASHSEED") != str(HASHSEED):  # SMAC's runs depend on it, as in the runner
-        os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]],
-                  {**os.environ, "PYTHONHASHSEED": str(HASHSEED)})
 
     names = _names(args.optimizers)
     encodings = [e.strip() for e in args.encodings.split(",") if e.strip()]
     _check(names, encodings)
+    if os.environ.get("PYTHONHASHSEED") != str(HASHSEED) and any(
+            get_optimizer(n).needs_fixed_hashseed for n in names):  # as the runner guarantees it
+        os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]],
+                  {**os.environ, "PYTHONHASHSEED": str(HASHSEED)})
     table = _load()
     load = os.getloadavg()
     print(f"{len(names)} optimizers x encodings {','.join(encodings)}, one seed ({args.seed}) each at "
@@ -162,10 +161,6 @@ def _check(names: list[str], encodings: list[str]) -> None:
         raise UsageError(f"bench protocol runs on the NB101-shaped table: encodings A, B, C, not {bad}")
 
 
-def _same(a: Any, b: Any, n: int) -> bool:
-    return all(np.array_equal(getattr(a, f)[:n], getattr(b, f)[:n]) for f in ("row", "trial", "budget"))
-
-
 def _compare_libraries(names: list[str], encodings: list[str], table: Any, args: argparse.Namespace) -> None:
     from nasbench_bench.encodings import get_encoding
 
@@ -182,6 +177,7 @@ def _compare_libraries(names: list[str], encodings: list[str], table: Any, args:
             m = min(len(ours["trajectory"]), len(lib["trajectory"]))
             a, b = _marginal_ms(ours["stamps"], m), _marginal_ms(lib["stamps"], m)
             ratio = f"{b / a:.1f}x" if a and b else "-"
-            same = "same trials" if m == n and _same(ours["trajectory"], lib["trajectory"], m) else "DIFFERENT trials"
+            shared, _ = shared_prefix(ours["trajectory"], lib["trajectory"])
+            same = "same trials" if shared == n else "DIFFERENT trials"
             print(f"  {name} {enc_name}: ours {_fmt_ms(a)} ms, {label} {_fmt_ms(b)} ms ({ratio} ours); "
                   f"whole {m:,}: {ours['wall']:.1f} s vs {lib['wall']:.1f} s; {same}", flush=True)
