@@ -467,8 +467,8 @@ def _baseline_label(baseline: str, labels: list[str]) -> str | None:
     used 8 workers), else None."""
     if baseline in labels:
         return baseline
-    parallel = [o for o in labels if o.startswith(f"{baseline}@K") and o[len(baseline) + 2:].isdigit()]
-    return min(parallel, key=lambda o: int(o[len(baseline) + 2:]), default=None)
+    parallel = [(k, o) for o in labels for label, k in [split_workers(o)] if label == baseline]
+    return min(parallel)[1] if parallel else None
 
 
 def summary_table(
