@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _tables import RowEncoding, toy_table
+from _tables import RowEncoding, check_halfway_resumes, toy_table
 
 from nasbench_bench.benchmarks import load_benchmark
 from nasbench_bench.nb201.encoding import EncodingNB201
@@ -147,21 +147,7 @@ def test_asha_with_halfway_rungs_resumes_the_same_run(nb101) -> None:
     opt = get_optimizer("asha")(enc, seed=1, eta=2, halfway=True)
     tr = run_optimizer(opt, Oracle(table, enc, 3e5, seed=1))
     assert {2, 4, 6, 12, 18, 36} <= set(tr.budget.tolist())
-    inc = _increments(tr)
-    paused: dict[tuple[int, int], list[int]] = {}  # (row, budget) -> trials evaluated halfway, not resumed yet
-    resumed = 0
-    for i in range(len(tr)):
-        r, e, t = int(tr.row[i]), int(tr.budget[i]), int(tr.trial[i])
-        if e in (2, 6, 18, 54):
-            paused.setdefault((r, 2 * e), []).append(t)
-            assert inc[i] == pytest.approx(table.halfway_train_time[r, table.budget_index(2 * e), t], abs=1e-6)
-            continue
-        # a full rung is reached only by continuing a paused run of the same cell: same trial, the rest charged
-        assert t in paused.get((r, e), []), f"evaluation {i}: no paused run of trial {t} to continue"
-        paused[(r, e)].remove(t)
-        b = table.budget_index(e)
-        assert inc[i] == pytest.approx(table.train_time[r, b, t] - table.halfway_train_time[r, b, t], abs=1e-6)
-        resumed += 1
+    resumed = check_halfway_resumes(table, tr, _increments(tr))
     assert resumed >= 10
 
 

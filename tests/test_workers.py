@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from _tables import toy_table
+from _tables import RowEncoding, check_halfway_resumes, toy_table
 
 from nasbench_bench.experiment import Experiment, ExperimentError
 from nasbench_bench.nb201.encoding import EncodingNB201
@@ -507,28 +507,13 @@ def test_mixed_workers_results_load_and_plot(tmp_path: Path, capsys: pytest.Capt
 def test_asha_halfway_rungs_with_workers_resume_the_same_run(nb101_full_table: Table) -> None:
     """NB101 halfway rungs through the event loop: K = 1 is run() exactly; with K = 4 every full-rung evaluation
     continues a paused run of the same cell and trial, charged (end - start) exactly its full minus halfway time."""
-    from _tables import RowEncoding
-
     table = nb101_full_table
     enc = RowEncoding(table.cell_ids)
     seq = run_optimizer(get_optimizer("asha")(enc, seed=1, eta=2, halfway=True), Oracle(table, enc, 3e5, seed=1))
     one = run_parallel(get_optimizer("asha")(enc, seed=1, eta=2, halfway=True), Oracle(table, enc, 3e5, seed=1), 1)
     assert _same(seq, one)
     tr = run_parallel(get_optimizer("asha")(enc, seed=1, eta=2, halfway=True), Oracle(table, enc, 3e5, seed=1), 4)
-    cost = tr.time - tr.start
-    paused: dict[tuple[int, int], list[int]] = {}
-    resumed = 0
-    for i in range(len(tr)):
-        r, e, t = int(tr.row[i]), int(tr.budget[i]), int(tr.trial[i])
-        if e in (2, 6, 18, 54):
-            paused.setdefault((r, 2 * e), []).append(t)
-            assert cost[i] == pytest.approx(table.halfway_train_time[r, table.budget_index(2 * e), t], abs=1e-6)
-            continue
-        assert t in paused.get((r, e), []), f"evaluation {i}: no paused run of trial {t} to continue"
-        paused[(r, e)].remove(t)
-        b = table.budget_index(e)
-        assert cost[i] == pytest.approx(table.train_time[r, b, t] - table.halfway_train_time[r, b, t], abs=1e-6)
-        resumed += 1
+    resumed = check_halfway_resumes(table, tr, tr.time - tr.start)
     assert resumed >= 10 and set(tr.worker.tolist()) == {0, 1, 2, 3}
 
 
@@ -578,8 +563,6 @@ def test_a_bad_configuration_from_ask_is_an_optimizer_error(toy: Table) -> None:
 def test_lce_on_nb101_halfway_with_workers(nb101_full_table: Table) -> None:
     """lce:re screens at NB101's halfway point and continues the same run: K = 1 is run() exactly; with K = 4
     every top-budget result continues a paused halfway run (charged full minus halfway)."""
-    from _tables import RowEncoding
-
     table = nb101_full_table
     enc = RowEncoding(table.cell_ids)
 
