@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from nasbench_bench.optimizer import Optimizer, check_number
 from nasbench_bench.oracle import Oracle
@@ -297,8 +297,8 @@ class SMAC(Optimizer):
     #: Parallel form: SMAC's own (its documented parallel mode): ``ask()`` is called again while earlier trials
     #: are still running and each result is told as it completes. With one worker this is :meth:`run`'s loop.
     pending_asks = True
-    #: The parallel form with SMAC's stock components instead of the fast ones (for comparisons).
-    library_components: ClassVar[bool] = False
+    #: SMAC's stock components instead of the fast ones, in run() and the parallel form (for comparisons).
+    library_components: bool = False
 
     def begin(self, oracle: Oracle, workers: int) -> None:
         self._out = out = Path(tempfile.mkdtemp(prefix="nasbench_bench_smac_"))  # removed by end()
@@ -329,21 +329,19 @@ class SMAC(Optimizer):
         check_number(cls, hp, "random_fraction", minimum=0, maximum=1)
         check_number(cls, hp, "n_initial", integer=True, minimum=1, optional=True)
 
-    def run(self, oracle: Oracle) -> None:
-        """Search with the fast components until the oracle raises ``BudgetExhausted``."""
-        self._drive(oracle, library_components=False)
-
     def run_with_stock_components(self, oracle: Oracle) -> None:
         """The same search through SMAC's own components (slow; the same decisions, for comparisons)."""
-        self._drive(oracle, library_components=True)
+        self.library_components = True
+        self.run(oracle)
 
-    def _drive(self, oracle: Oracle, library_components: bool) -> None:
+    def run(self, oracle: Oracle) -> None:
+        """Search (with the fast components unless ``library_components``) until the oracle ends the run."""
         from smac.runhistory.dataclasses import TrialValue
 
         cs = self.encoding.configspace(seed=self.seed)
         evaluate = oracle.evaluate
         with private_output_directory() as out:
-            smac = make_facade(cs, self.seed, out, self.hp, library_components=library_components)
+            smac = make_facade(cs, self.seed, out, self.hp, library_components=self.library_components)
             ask, tell = smac.ask, smac.tell
             while True:
                 info = ask()
