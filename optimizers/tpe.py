@@ -94,31 +94,15 @@ class TPE(Optimizer):
             log.debug("tpe seed %d: %d suggestions evaluated", self.seed, engine.n_observed)
 
     def run_with_hyperopt(self, oracle: Oracle) -> None:
-        """The same search through hyperopt's own ``tpe.suggest``, ``Trials`` and pyll graph (slow).
-
-        Written out rather than calling ``fmin`` so that the oracle's ``BudgetExhausted`` ends the run without
-        hyperopt's error log, without progress bar and with one ``refresh`` per trial.
-        """
-        from hyperopt import JOB_STATE_DONE, STATUS_OK, Trials, base, tpe
-
-        _quiet()
-        enc = self.encoding
-        names = [p.name for p in enc.params]
-        domain = base.Domain(lambda config: 0.0, hyperopt_space(enc))
-        trials = Trials()
-        rstate = np.random.default_rng(self.seed)
-        evaluate_cell = oracle.evaluate_cell
+        """The same search through hyperopt's own ``tpe.suggest``, ``Trials`` and pyll graph (slow): the loop
+        ``fmin`` runs, written out over :class:`HyperoptTPE`'s ask/tell so that the oracle's ``BudgetExhausted``
+        ends the run without hyperopt's error log or progress bar, with one ``refresh`` per trial."""
+        lib = HyperoptTPE(self.encoding, seed=self.seed)
+        lib.begin(oracle, 1)
+        cell_index, evaluate_cell = self.encoding.cell_index, oracle.evaluate_cell
         while True:
-            new_ids = trials.new_trial_ids(1)
-            docs = tpe.suggest(new_ids, domain, trials, rstate.integers(2**31 - 1))
-            trials.insert_trial_docs(docs)
-            doc = trials._dynamic_trials[-1]
-            vals = doc["misc"]["vals"]
-            vector = np.array([vals[n][0] for n in names], dtype=float)
-            loss = evaluate_cell(enc.cell_index(vector)).loss
-            doc["state"] = JOB_STATE_DONE
-            doc["result"] = {"loss": loss, "status": STATUS_OK}
-            trials.refresh()
+            vector = lib.ask()
+            lib.tell(vector, evaluate_cell(cell_index(vector)))
 
 
 class HyperoptTPE(TPE):
@@ -139,14 +123,17 @@ class HyperoptTPE(TPE):
         self._trials = Trials()
         self._rstate = np.random.default_rng(self.seed)
         self._docs: dict[int, dict[str, Any]] = {}  # id(vector) -> its pending trial document
+        self._stale = False  # documents inserted or told since the last Trials.refresh
 
     def ask(self) -> np.ndarray:
         from hyperopt import tpe
 
         trials = self._trials
+        if self._stale:  # tpe.suggest reads the refreshed view: every pending (NEW) and told document
+            trials.refresh()
         docs = tpe.suggest(trials.new_trial_ids(1), self._domain, trials, self._rstate.integers(2**31 - 1))
         trials.insert_trial_docs(docs)
-        trials.refresh()
+        self._stale = True
         doc = trials._dynamic_trials[-1]
         vals = doc["misc"]["vals"]
         vector = np.array([vals[n][0] for n in self._names], dtype=float)
@@ -159,4 +146,4 @@ class HyperoptTPE(TPE):
         doc = self._docs.pop(id(config))
         doc["state"] = JOB_STATE_DONE
         doc["result"] = {"loss": evaluation.loss, "status": STATUS_OK}
-        self._trials.refresh()
+        self._stale = True
