@@ -178,6 +178,9 @@ def _compare_libraries(names: list[str], encodings: list[str], table: Any, args:
             a, b = _marginal_ms(ours["stamps"], m), _marginal_ms(lib["stamps"], m)
             ratio = f"{b / a:.1f}x" if a and b else "-"
             shared, _ = shared_prefix(ours["trajectory"], lib["trajectory"])
-            same = "same trials" if shared == n else "DIFFERENT trials"
+            if shared != m or len(ours["trajectory"]) != len(lib["trajectory"]):
+                same = "DIFFERENT trials"
+            else:
+                same = "same trials" if m == n else f"same trials; the budget ended both runs at {m:,} (raise --budget)"
             print(f"  {name} {enc_name}: ours {_fmt_ms(a)} ms, {label} {_fmt_ms(b)} ms ({ratio} ours); "
                   f"whole {m:,}: {ours['wall']:.1f} s vs {lib['wall']:.1f} s; {same}", flush=True)
