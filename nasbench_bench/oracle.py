@@ -277,15 +277,17 @@ class Oracle:
         row = self._row_of_cell[cell] if cell >= 0 else -1
         if row < 0:
             self._table_row(cell)  # raises for a valid cell the table lacks
-            self._append(self.clock, -1, fid, -1, math.nan, math.nan)
-            self._streak += 1
-            if self._streak >= self._max_streak:
-                self._runaway_invalid()
+            self._record_invalid(self.clock, fid)
             return Evaluation(False, math.nan, math.nan, 0.0, fid, self.clock)
-        trial = int(self._next_uniform() * (self._nt_const or self._ntrials[row, b]))
+        trial = int(self._next_uniform() * (self._nt_const or self._ntrials[row, b]))  # _draw_trial, inlined (hot)
         cost, val, tr = self._packed[row, b, trial].tolist()  # one memory access for the three values
-        self._charge(row, fid, trial, cost, val, tr)
-        return Evaluation(True, val, tr, cost, fid, self.clock)
+        clock = self.clock + cost  # _charge, inlined (hot path: one call per evaluation, as before)
+        if clock > self.time_budget:
+            self.exhausted = True
+            raise BudgetExhausted(self._stop_reason())
+        self.clock = clock
+        self._record_valid(clock, row, fid, trial, val, tr)
+        return Evaluation(True, val, tr, cost, fid, clock)
 
     def _evaluate_halfway(self, cell: int, budget: int | None) -> Evaluation:
         """As :meth:`evaluate_cell`, read at the run's halfway point; the drawn trial is paused for :meth:`resume`."""
@@ -294,18 +296,12 @@ class Oracle:
         half = self._halfway_packed()
         row = self._table_row(cell)
         if row < 0:
-            self._append(self.clock, -1, fid // 2, -1, math.nan, math.nan)
-            self._streak += 1
-            if self._streak >= self._max_streak:
-                self._runaway_invalid()
+            self._record_invalid(self.clock, fid // 2)
             return Evaluation(False, math.nan, math.nan, 0.0, fid, self.clock, True)
-        trial = int(self._next_uniform() * (self._nt_const or self._ntrials[row, b]))
+        trial = self._draw_trial(row, b)
         cost, val, tr = half[row, b, trial].tolist()
         self._charge(row, fid // 2, trial, cost, val, tr)
-        run_id = self._runs
-        self._runs += 1
-        self._paused[run_id] = (row, b, trial)
-        return Evaluation(True, val, tr, cost, fid, self.clock, True, run_id)
+        return Evaluation(True, val, tr, cost, fid, self.clock, True, self._pause(row, b, trial))
 
     def resume(self, run_id: int) -> Evaluation:
         """Complete the run paused by the halfway evaluation that returned ``run_id``.
@@ -315,16 +311,10 @@ class Oracle:
         resumed run.
         """
         self._check_open()
-        try:
-            row, b, trial = self._paused[run_id]
-        except KeyError:
-            raise ValueError(f"no run {run_id!r} is paused at its halfway point (resume takes the run_id of a "
-                             "halfway evaluation, once)") from None
-        t_full, val, tr = self._packed[row, b, trial].tolist()
-        cost = max(0.0, t_full - float(self._halfway_packed()[row, b, trial, 0]))  # recorded times are cumulative
-        self._charge(row, int(self.table.budgets[b]), trial, cost, val, tr)
+        row, b, trial, fid, cost, val, tr = self._paused_run(run_id)
+        self._charge(row, fid, trial, cost, val, tr)
         del self._paused[run_id]
-        return Evaluation(True, val, tr, cost, int(self.table.budgets[b]), self.clock, False)
+        return Evaluation(True, val, tr, cost, fid, self.clock, False)
 
     # -- the event simulation's two halves of an evaluation (see nasbench_bench.simulator) ---------------
     def start_evaluation(self, cell: int, budget: int | None = None, halfway: bool = False) -> Pending:
@@ -340,7 +330,7 @@ class Oracle:
         epochs = fid // 2 if halfway else fid
         if row < 0:
             return Pending(-1, b, fid, epochs, -1, 0.0, math.nan, math.nan, halfway)
-        trial = int(self._next_uniform() * (self._nt_const or self._ntrials[row, b]))
+        trial = self._draw_trial(row, b)
         packed = self._halfway_packed() if halfway else self._packed
         cost, val, tr = packed[row, b, trial].tolist()
         return Pending(row, b, fid, epochs, trial, cost, val, tr, halfway)
@@ -348,14 +338,8 @@ class Oracle:
     def start_resume(self, run_id: int) -> Pending:
         """As :meth:`resume`, split like :meth:`start_evaluation` (the paused run is claimed now)."""
         self._check_open()
-        try:
-            row, b, trial = self._paused.pop(run_id)
-        except KeyError:
-            raise ValueError(f"no run {run_id!r} is paused at its halfway point (resume takes the run_id of a "
-                             "halfway evaluation, once)") from None
-        t_full, val, tr = self._packed[row, b, trial].tolist()
-        cost = max(0.0, t_full - float(self._halfway_packed()[row, b, trial, 0]))
-        fid = int(self.table.budgets[b])
+        row, b, trial, fid, cost, val, tr = self._paused_run(run_id)
+        del self._paused[run_id]  # claimed now: the run continues on a worker
         return Pending(row, b, fid, fid, trial, cost, val, tr, False)
 
     def finish_evaluation(self, pending: Pending, end: float) -> Evaluation:
@@ -366,22 +350,10 @@ class Oracle:
         self.clock = end
         p = pending
         if p.row < 0:
-            self._append(end, -1, p.epochs, -1, math.nan, math.nan)
-            self._streak += 1
-            if self._streak >= self._max_streak:
-                self._runaway_invalid()
+            self._record_invalid(end, p.epochs)
             return Evaluation(False, math.nan, math.nan, 0.0, p.budget, end, p.halfway)
-        self._streak = 0
-        if p.val > self._inc_val:
-            self._inc_val = p.val
-            self._inc_row = p.row
-            self._regret = self._best - self._score[p.row]
-        self._append(end, p.row, p.epochs, p.trial, p.val, p.tr)
-        run_id = -1
-        if p.halfway:
-            run_id = self._runs
-            self._runs += 1
-            self._paused[run_id] = (p.row, p.b, p.trial)
+        self._record_valid(end, p.row, p.epochs, p.trial, p.val, p.tr)
+        run_id = self._pause(p.row, p.b, p.trial) if p.halfway else -1
         return Evaluation(True, p.val, p.tr, p.cost, p.budget, end, p.halfway, run_id)
 
     def _check_open(self) -> None:
@@ -408,12 +380,46 @@ class Oracle:
             self.exhausted = True
             raise BudgetExhausted(self._stop_reason())
         self.clock += cost
+        self._record_valid(self.clock, row, epochs, trial, val, tr)
+
+    def _record_valid(self, t: float, row: int, epochs: int, trial: int, val: float, tr: float) -> None:
+        """Record a valid evaluation completed at simulated time ``t``; update the incumbent."""
         self._streak = 0
         if val > self._inc_val:
             self._inc_val = val
             self._inc_row = row
             self._regret = self._best - self._score[row]
-        self._append(self.clock, row, epochs, trial, val, tr)
+        self._append(t, row, epochs, trial, val, tr)
+
+    def _record_invalid(self, t: float, epochs: int) -> None:
+        """Record an invalid configuration (it costs nothing) at ``t``; fail the run after too many in a row."""
+        self._append(t, -1, epochs, -1, math.nan, math.nan)
+        self._streak += 1
+        if self._streak >= self._max_streak:
+            self._runaway_invalid()
+
+    def _draw_trial(self, row: int, b: int) -> int:
+        """The recorded trial (of budget index ``b``) an evaluation of ``row`` reads: the run's next uniform."""
+        return int(self._next_uniform() * (self._nt_const or self._ntrials[row, b]))
+
+    def _pause(self, row: int, b: int, trial: int) -> int:
+        """Pause the run of a halfway evaluation for :meth:`resume`; its run id."""
+        run_id = self._runs
+        self._runs += 1
+        self._paused[run_id] = (row, b, trial)
+        return run_id
+
+    def _paused_run(self, run_id: int) -> tuple[int, int, int, int, float, float, float]:
+        """(row, budget index, trial, epochs, cost, valid acc, train acc) of continuing paused run ``run_id``:
+        its recorded full time minus its halfway time (recorded times are cumulative)."""
+        try:
+            row, b, trial = self._paused[run_id]
+        except KeyError:
+            raise ValueError(f"no run {run_id!r} is paused at its halfway point (resume takes the run_id of a "
+                             "halfway evaluation, once)") from None
+        t_full, val, tr = self._packed[row, b, trial].tolist()
+        cost = max(0.0, t_full - float(self._halfway_packed()[row, b, trial, 0]))
+        return row, b, trial, int(self.table.budgets[b]), cost, val, tr
 
     def _halfway_packed(self) -> np.ndarray:
         if not self.has_halfway:
