@@ -50,7 +50,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -67,6 +68,32 @@ _LOG_SAFE = 600.0  # |log| of any partial kernel product stays below this in the
 _C0 = 1.0 / np.sqrt(2 * np.pi)  # statsmodels' gaussian kernel constant, computed as it computes it
 # densities' exact status
 FINITE, POS_INF, NEG_INF, NAN = 0, 1, 2, 3
+
+
+_BLAS: Any = None
+
+
+@contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """Run the bounded evaluator's thin matrix products on one BLAS thread (threadpoolctl, if installed).
+
+    OpenBLAS spreads an (n x w) @ (w x 4) product over every core and spins waiting for them; a run of the suite
+    is one process among many, so that only burns CPU. The results do not depend on it (the bounds hold for any
+    summation order).
+    """
+    global _BLAS
+    if _BLAS is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            _BLAS = ThreadpoolController()
+        except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+            _BLAS = False
+    if _BLAS is False:
+        yield
+        return
+    with _BLAS.limit(limits=1, user_api="blas"):
+        yield
 
 
 # -- ConfigSpace <-> vectors, as hpbandster's generator converts them ---------------------------------------
@@ -454,24 +481,43 @@ class ExactBOHB:
         self.random_fraction = random_fraction
         self.verify = verify
         self.budgets: dict[float, _Budget] = {}
-        self.kde_models: dict[float, dict[str, Kde]] = {}
+        #: budget -> the number of its first results its current model is fitted on (hpbandster refits on every
+        #: result; the fit has no random draws, so it is done here when get_config first needs it)
+        self.model_sizes: dict[float, int] = {}
+        self._fitted: dict[float, tuple[int, Kde, Kde]] = {}
         #: how proposals were decided: random; model-based: exact (small KDEs), bounded, fallback (a near tie decided
         #: exactly), sequential (outside the bounded regime: the library's loop, exactly, candidate by candidate)
         self.stats = {"random": 0, "model": 0, "exact": 0, "bounded": 0, "fallback": 0, "sequential": 0}
         self._width = self.space.n_onehot + 2 * len(self.space.cont)
 
     def largest_budget_with_model(self) -> float:
-        return max(self.kde_models) if self.kde_models else -float("inf")
+        return max(self.model_sizes) if self.model_sizes else -float("inf")
+
+    def model(self, budget: float) -> tuple[Kde, Kde]:
+        """(good, bad): the KDEs hpbandster holds for ``budget`` (fitted on its first ``model_sizes[budget]``
+        results)."""
+        N = self.model_sizes[budget]
+        cached = self._fitted.get(budget)
+        if cached is not None and cached[0] == N:
+            return cached[1], cached[2]
+        store = self.budgets[budget]
+        n_good = max(self.min_points_in_model, (self.top_n_percent * N) // 100)
+        n_bad = max(self.min_points_in_model, ((100 - self.top_n_percent) * N) // 100)
+        idx = np.argsort(store.losses[:N])
+        rows_good, rows_bad = idx[:n_good], idx[n_good: n_good + n_bad]
+        good = Kde(store.vectors[rows_good], self.space, self.min_bandwidth, store.features, rows_good)
+        bad = Kde(store.vectors[rows_bad], self.space, self.min_bandwidth, store.features, rows_bad)
+        self._fitted[budget] = (N, good, bad)
+        return good, bad
 
     # -- get_config ---------------------------------------------------------------------------------------------
     def get_config(self, budget: float) -> tuple[dict[str, Any], dict[str, Any]]:
         """The next configuration, as ``BOHB.get_config(budget)``: (config dict, info dict)."""
         draws = GlobalDraws()
-        if len(self.kde_models) == 0 or draws.rand() < self.random_fraction:
+        if len(self.model_sizes) == 0 or draws.rand() < self.random_fraction:
             self.stats["random"] += 1
             return self.space.random_config(), {"model_based_pick": False}
-        models = self.kde_models[max(self.kde_models)]
-        good, bad = models["good"], models["bad"]
+        good, bad = self.model(max(self.model_sizes))
         vectors = self._candidates(good, bad, draws)
         if vectors is None:  # every candidate non-finite with an infinite l(x): two random samples (see below)
             self.stats["random"] += 1
@@ -622,7 +668,7 @@ class ExactBOHB:
         budget = job.kwargs["budget"]
         if budget not in self.budgets:
             self.budgets[budget] = _Budget(self.space.dim, self._width)
-        if max([*self.kde_models.keys(), -np.inf]) > budget:
+        if max([*self.model_sizes.keys(), -np.inf]) > budget:
             return
         vector = self.space.array_of(job.kwargs["config"])
         store = self.budgets[budget]
@@ -634,16 +680,13 @@ class ExactBOHB:
             return
         n_good = max(self.min_points_in_model, (self.top_n_percent * N) // 100)
         n_bad = max(self.min_points_in_model, ((100 - self.top_n_percent) * N) // 100)
-        idx = np.argsort(store.losses[:N])
-        rows_good, rows_bad = idx[:n_good], idx[n_good: n_good + n_bad]
-        data_good, data_bad = store.vectors[rows_good], store.vectors[rows_bad]
+        if not isinstance(n_good, (int, np.integer)) or not isinstance(n_bad, (int, np.integer)):
+            raise TypeError("slice indices must be integers")  # the library slices with them here
         d = self.space.dim
-        if data_good.shape[0] <= d or data_bad.shape[0] <= d:
+        # the shapes of train_data_good / train_data_bad (the rows argsort puts in each)
+        if n_good <= d or min(n_bad, N - n_good) <= d:
             return
-        self.kde_models[budget] = {
-            "good": Kde(data_good, self.space, self.min_bandwidth, store.features, rows_good),
-            "bad": Kde(data_bad, self.space, self.min_bandwidth, store.features, rows_bad),
-        }
+        self.model_sizes[budget] = N
 
 
 def _minimize_me(g: Any, l: Any) -> Any:

@@ -7,6 +7,8 @@ hpbandster 0.7.4's BOHB config generator (the same proposals at a fraction of th
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from nasbench_bench.optimizer import Optimizer, check_number
@@ -83,9 +85,19 @@ class BOHB(ParallelHyperband, Optimizer):
         self._run(oracle, self.library_config_generator)
 
     def _run(self, oracle: Oracle, make_generator: Any) -> None:
+        from optimizers._bohb_exact import single_threaded_blas
+
         budgets = rung_budgets(oracle.table.budgets, self.name)
-        with seeded_global_numpy(self.seed), library_warnings_silenced():
+        with seeded_global_numpy(self.seed), library_warnings_silenced(), single_threaded_blas():
             run_hpbandster(make_generator(), oracle, budgets, float(self.hp["eta"]))
+
+    @contextmanager
+    def _own_numpy(self) -> Iterator[None]:
+        """The parallel form's ask/tell: the run's own global RandomState, and BLAS on one thread."""
+        from optimizers._bohb_exact import single_threaded_blas
+
+        with super()._own_numpy(), single_threaded_blas():
+            yield
 
 
 class HpbandsterBOHB(BOHB):
