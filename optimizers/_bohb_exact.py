@@ -274,7 +274,7 @@ class Kde:
         self.D = np.array([self.bw[j] ** 2 * 2.0 for j in cont])
         self.C = np.prod(self.bw[space.is_cont])  # gpke's np.prod(bw[iscontinuous])
         # sampling (hpbandster's get_config): bw = max(bw, min_bandwidth); continuous: bw_factor * bw
-        self.keep = [float(1 - max(h, min_bandwidth)) for h in self.bw]
+        self.plan: list[tuple[int, float, int]] | None = None  # ExactBOHB._plan, on first use
         self._features = features
         self._rows = rows
         self._bounded: tuple[Any, ...] | None = None
@@ -534,24 +534,40 @@ class ExactBOHB:
     def _draw(self, good: Kde, draws: GlobalDraws) -> tuple[list[Any], list[tuple[int, float, float, float]]]:
         """One candidate from ``good`` as hpbandster draws it; continuous entries come back as (position, uniform,
         datum value, bandwidth) for one batched ``truncnorm._ppf`` later."""
-        rand, randint = draws.rand, draws.randint
-        datum = good.data[randint(good.n)].tolist()
+        rand, raw = draws.rand, draws.raw
+        datum = good.data[draws.randint(good.n)].tolist()
         vector: list[Any] = []
         pending: list[tuple[int, float, float, float]] = []
-        vartypes = self.space.vartypes
-        keep = good.keep
-        bw = good.bw
-        for j, m in enumerate(datum):
-            t = vartypes[j]
-            if t == 0:
-                scale = self.bw_factor * max(bw[j], self.min_bandwidth)
-                pending.append((j, rand(), m, scale))
+        if good.plan is None:
+            good.plan = self._plan(good)
+        for j, (m, (t, keep, mask)) in enumerate(zip(datum, good.plan)):
+            if t == 0:  # keep is bw_factor * max(bw, min_bandwidth) here
+                pending.append((j, rand(), m, keep))
                 vector.append(None)
-            elif rand() < keep[j]:
+            elif rand() < keep:
                 vector.append(int(m))
-            else:
-                vector.append(randint(int(t)))
+            elif t == 1:  # np.random.randint(1) draws nothing
+                vector.append(0)
+            else:  # np.random.randint(t), inlined (GlobalDraws.randint)
+                while True:
+                    v = raw() & mask
+                    if v < t:
+                        break
+                vector.append(v)
         return vector, pending
+
+    def _plan(self, good: Kde) -> list[tuple[int, float, int]]:
+        """Per dimension (levels, threshold or continuous scale, randint mask) for :meth:`_draw`."""
+        plan = []
+        for j, t in enumerate(self.space.vartypes.tolist()):
+            h = max(good.bw[j], self.min_bandwidth)  # hpbandster: bw = max(bw, self.min_bandwidth)
+            if t == 0:
+                plan.append((0, self.bw_factor * h, 0))
+            else:
+                if t - 1 > 0xFFFFFFFE:
+                    raise ValueError("too many categories")
+                plan.append((t, float(1 - h), _mask(t - 1)))
+        return plan
 
     def _candidates(self, good: Kde, bad: Kde, draws: GlobalDraws) -> list[Any] | None:
         """The chosen candidate's vector (hpbandster's ``best_vector``), or None if there is none."""

@@ -283,6 +283,36 @@ def test_matches_live_hpbandster_on_two_fidelities() -> None:
     _assert_same_jobs(ours, theirs)
 
 
+def test_matches_live_hpbandster_on_a_mixed_space() -> None:
+    """A space of every supported kind, other bounds than [0, 1], and a categorical with a single choice (whose
+    ``randint(1)`` draws nothing)."""
+    from ConfigSpace import (
+        CategoricalHyperparameter,
+        ConfigurationSpace,
+        UniformFloatHyperparameter,
+        UniformIntegerHyperparameter,
+    )
+
+    def space(seed: int) -> Any:
+        cs = ConfigurationSpace(seed=seed)
+        cs.add([CategoricalHyperparameter("one", ["only"]), CategoricalHyperparameter("c", ["a", "b", "c", "d"]),
+                UniformIntegerHyperparameter("i", -3, 12), UniformFloatHyperparameter("x", -2.5, 4.0),
+                CategoricalHyperparameter("n", [10, 20, 30])])
+        return cs
+
+    def loss(i: int, config: dict[str, Any], budget: float) -> float:
+        return round(abs(config["x"] - 1) + abs(config["i"] - 4) / 3 + (config["c"] != "b") + 10 / budget, 1)
+
+    runs = []
+    for make in (_library(min_bandwidth=0.05), _ours(min_bandwidth=0.05)):
+        with seeded_global_numpy(12):
+            gen = make(space(12))
+            jobs = reference.drive(gen, NB101_BUDGETS, 3.0, 400, loss)
+        runs.append([(dict(c), b) for c, b in jobs])
+    _assert_same_jobs(runs[1], runs[0])
+    assert gen.stats["model"] > 100
+
+
 # -- recorded references --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("case", list(reference.CASES))
 @pytest.mark.parametrize("bounded_min_rows", [ex.BOUNDED_MIN_ROWS, 0])
