@@ -157,8 +157,8 @@ def test_values_match_the_package_api(cache: Path) -> None:
     for x in enc.sample(np.random.default_rng(6), 15):
         out = bench(enc.hyperparameters(x))
         row = t.row(enc.cell_ids()[enc.cell_index(x)])
-        k = t.valid_acc[row, 0].tolist().index(out["val_acc"])
-        assert t.train_time[row, 0, k] == out["train_time"]
+        pairs = list(zip(t.valid_acc[row, 0].tolist(), t.train_time[row, 0].tolist()))
+        assert (out["val_acc"], out["train_time"]) in pairs  # one of our trials (two seeds may tie on val_acc)
 
 
 def test_cache_is_read_without_pickles_and_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -66,7 +66,7 @@ def grid_task(task: str) -> GridTask:
         n_trials=N_TRIALS,
         score="val_loss",
         maximize=False,
-        metric="validation MSE",
+        metric="MSE",
         budget=BUDGET,
         budget_unit="epochs",
         columns={"params": "model_size"},

@@ -75,7 +75,7 @@ def grid_task(task: str) -> GridTask:
         n_trials=N_TRIALS,
         score="val_acc",
         maximize=True,
-        metric="validation balanced accuracy",
+        metric="balanced accuracy",
         budget=BUDGET,
         budget_unit="iterations",
         meta={
