@@ -208,6 +208,21 @@ def test_cache_is_read_without_pickles_and_checked(tmp_path: Path, monkeypatch: 
     assert not (tmp_path / "fcnet-v1" / "fcnet-protein" / "manifest.json").exists()
 
 
+def test_data_info_describes_the_benchmark(cache: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from nasbench_bench.benchmarks import clear_cache
+    from nasbench_bench.cli import main
+
+    monkeypatch.setenv("NASBENCH_BENCH_CACHE", str(cache))
+    clear_cache()
+    assert main(["data", "info", "fcnet-slice"]) == 0
+    out = capsys.readouterr().out
+    for text in ("62,208 cells", "MSE, lower is better", "search sees", "regret on", "cost model    recorded",
+                 "params (count of trainable parameters", FILES["slice"][1], "Apache-2.0", "BSD-3-Clause"):
+        assert text in out, text
+    clear_cache()
+
+
 def test_unknown_task(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown FCNet task 'naval_propulsion'"):
         fcnet.load_fcnet("naval_propulsion", cache=tmp_path)
