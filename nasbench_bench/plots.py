@@ -366,14 +366,17 @@ def space_distributions_figure(sa: SpaceAnalysis) -> Figure:
         ax.step(grp["value"], grp["ecdf"], where="post", color=colors[int(budget)], ls=ls, lw=1.5, label=label)
     has = set(sa.ecdfs["metric"])
     if {"valid", "test"} & has:
-        ax_acc.set_xlabel("accuracy (mean over trials)")
+        ax_acc.set_xlabel(f"{sa.metric} (mean over trials){'' if sa.maximize else ', lower is better'}")
+        values = sa.ecdfs.loc[sa.ecdfs["metric"] != "time", "value"].to_numpy(dtype=float)
+        if len(values) and values.min() > 0 and values.max() > 1e3 * values.min():
+            ax_acc.set_xscale("log")  # e.g. MSEs spanning many orders of magnitude
         ax_acc.set_ylabel("fraction of cells (ECDF)")
         ax_acc.legend(fontsize=7)
         ax_acc.grid(True, alpha=0.3)
         if "test" not in has:
             ax_acc.set_title("no test split in this table", fontsize=9)
     else:
-        _missing(ax_acc, "no accuracy in this table")
+        _missing(ax_acc, f"no {sa.metric} in this table")
     if "time" in has:
         ax_time.set_xscale("log")
         ax_time.set_xlabel("training time [s] (mean over trials)")
@@ -389,7 +392,7 @@ def space_distributions_figure(sa: SpaceAnalysis) -> Figure:
             ax_noise.text(0.02, 0.97, f"no noise (0) drawn at {floor:.0e}", transform=ax_noise.transAxes, fontsize=8,
                           va="top")
         ax_noise.set_xscale("log")
-        ax_noise.set_xlabel(f"max - min validation accuracy over trials, budget {sa.budgets[-1]}")
+        ax_noise.set_xlabel(f"max - min validation {sa.metric} over trials, budget {sa.budgets[-1]}")
         ax_noise.grid(True, alpha=0.3)
     else:
         _missing(ax_noise, "fewer than 2 trials per cell: no trial noise")
@@ -405,15 +408,21 @@ def space_cost_figure(sa: SpaceAnalysis) -> Figure:
     for ax, col, label in ((axes[0], "time", f"training time [s], budget {sa.budgets[-1]}"),
                            (axes[1], "params", sa.params_label)):
         x, y = sa.cost[col].to_numpy(dtype=float), sa.cost["score"].to_numpy(dtype=float)
+        ylabel = sa.score_label
+        if not sa.maximize:  # draw the minimised metric as recorded (e.g. a positive MSE), log-scaled if it spans
+            y = -y
+            ylabel = f"mean {sa.metric} at budget {sa.budgets[-1]} (lower is better)"
         ok = np.isfinite(x) & np.isfinite(y)
         if not ok.any():
             _missing(ax, f"no {label} in this table")
             continue
-        hb = ax.hexbin(x[ok], y[ok], gridsize=60, bins="log", mincnt=1, cmap="viridis")
+        log_y = not sa.maximize and y[ok].min() > 0 and y[ok].max() > 1e3 * y[ok].min()
+        hb = ax.hexbin(x[ok], y[ok], gridsize=60, bins="log", mincnt=1, cmap="viridis",
+                       yscale="log" if log_y else "linear")
         fig.colorbar(hb, ax=ax, label="cells")
         ax.set_xlabel(label)
-        ax.set_ylabel(sa.score_label)
-    fig.suptitle(_title(f"{sa.name}: cost vs accuracy", sa.synthetic), color="red" if sa.synthetic else "black")
+        ax.set_ylabel(ylabel)
+    fig.suptitle(_title(f"{sa.name}: cost vs {sa.metric}", sa.synthetic), color="red" if sa.synthetic else "black")
     return fig
 
 

@@ -77,7 +77,10 @@ def trial_noise(table: Table, metric: str = "valid") -> np.ndarray | None:
 
 
 def cell_parameters(table: Table) -> tuple[np.ndarray, str] | None:
-    """(N,) parameter count per cell and its unit, or None when the table has none."""
+    """(N,) parameter count per cell and its unit, or None when the table has none (a ``params`` column counts)."""
+    column = getattr(table, "columns", {}).get("params")
+    if column is not None:
+        return np.asarray(column, dtype=np.float64), str(table.meta.get("columns", {}).get("params", "parameters"))
     params = getattr(table, "trainable_parameters", None)
     if params is not None:
         return np.asarray(params, dtype=np.float64), "trainable parameters"
@@ -260,6 +263,8 @@ class SpaceAnalysis:
     optima: pd.DataFrame  # local_optima
     summary: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    metric: str = "accuracy"  # the table's metric name (Table.metric)
+    maximize: bool = True  # False: ECDF values are the recorded (minimised) metric; score columns stay oriented
 
 
 def analyze_space(table: Table, encoding: Encoding, family: str, *, metric: str = "valid", seed: int = 0,
@@ -276,6 +281,8 @@ def analyze_space(table: Table, encoding: Encoding, family: str, *, metric: str 
         if values is None:
             notes.append(f"no {METRICS[m]} in this table: its ECDF is omitted")
             continue
+        if m != "time":
+            values = table.recorded(values)  # ECDFs of the metric as recorded (e.g. a positive MSE)
         for e, b in enumerate(budgets):
             x, y = ecdf_points(values[:, e])
             frames.append(pd.DataFrame({"metric": m, "budget": b, "value": x, "ecdf": y}))
@@ -293,7 +300,8 @@ def analyze_space(table: Table, encoding: Encoding, family: str, *, metric: str 
     if acc_all is None:
         raise ValueError(f"table {table.name!r} has no {METRICS[metric]}: use another --metric")
     acc = acc_all[:, -1]
-    score_label = f"mean {'validation' if metric == 'valid' else metric} accuracy at budget {budgets[-1]}"
+    what = table.metric if table.maximize else f"-{table.metric} (higher is better)"
+    score_label = f"mean {'validation' if metric == 'valid' else metric} {what} at budget {budgets[-1]}"
     time_all = cell_metric(table, "time")
     params = cell_parameters(table)
     if params is None:
@@ -342,4 +350,4 @@ def analyze_space(table: Table, encoding: Encoding, family: str, *, metric: str 
         summary["spearman_time_score"] = _spearman(time_all[:, -1], acc)
     params_label = params[1] if params is not None else "parameters"
     return SpaceAnalysis(table.name, bool(table.synthetic), score_label, budgets, ecdfs, noise, cost, params_label,
-                         ops, rwa_frame, optima, summary, notes)
+                         ops, rwa_frame, optima, summary, notes, metric=table.metric, maximize=table.maximize)
