@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from nasbench_bench import hpo_grid, store
-from nasbench_bench.benchmarks import benchmark, benchmark_family, default_encoding
+from nasbench_bench.benchmarks import benchmark, benchmark_family, default_encoding, domain
 from nasbench_bench.fcnet import data as fcnet
 from nasbench_bench.fcnet.encoding import EncodingFCNet
 from nasbench_bench.oracle import Oracle
@@ -182,6 +182,7 @@ def test_registry() -> None:
     for task in FILES:
         name = f"fcnet-{task}"
         assert benchmark_family(name) == "fcnet" and default_encoding(name) == "fcnet"
+        assert domain(name) == "tabular" and benchmark(name).cost_unit == "seconds"
         assert "MSE" in benchmark(name).description and "recorded" in benchmark(name).description
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from nasbench_bench import hpo_grid, store
-from nasbench_bench.benchmarks import benchmark, benchmark_family, benchmark_names, default_encoding
+from nasbench_bench.benchmarks import benchmark, benchmark_family, benchmark_names, default_encoding, domain
 from nasbench_bench.hpobench import data as hpobench
 from nasbench_bench.hpobench.encoding import EncodingHPOBenchMLP
 from nasbench_bench.oracle import Oracle
@@ -60,6 +60,7 @@ def test_registry_lists_every_task_by_file_name() -> None:
     assert names == sorted(f"hpobench-mlp-{stem.replace('_', '-')}" for stem, _ in FILES.values())
     for name in names:
         assert benchmark_family(name) == "hpobench" and default_encoding(name) == "hpobench-mlp"
+        assert domain(name) == "tabular" and benchmark(name).cost_unit == "seconds"
         assert "balanced accuracy" in benchmark(name).description and "recorded" in benchmark(name).description
 
 

@@ -36,7 +36,7 @@ FAMILY = BenchmarkFamily(
     benchmarks=tuple(
         Benchmark(f"fcnet-{t}", partial(_load, t),
                   f"tabular regression ({_WHAT[t]}, UCI): HPOLib FCNet, 62,208 MLP configs x 4 trials, validation "
-                  "MSE (minimised), recorded training times")
+                  "MSE (minimised), recorded training times", domain="tabular")
         for t in TASKS
     ),
     encodings={"fcnet": EncodingFCNet},

@@ -34,7 +34,7 @@ FAMILY = BenchmarkFamily(
     benchmarks=tuple(
         Benchmark(f"hpobench-mlp-{t}", partial(_load, t),
                   f"tabular classification (OpenML {t}): HPOBench MLP, 30,000 configs x 5 trials, validation "
-                  "balanced accuracy, recorded training times")
+                  "balanced accuracy, recorded training times", domain="tabular")
         for t in TASKS
     ),
     encodings={"hpobench-mlp": EncodingHPOBenchMLP},
