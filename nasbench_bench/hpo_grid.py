@@ -176,6 +176,16 @@ class GridEncoding(Encoding):
         weights, offset = self._radix
         return (np.atleast_2d(np.asarray(vectors)).astype(np.int64) - offset) @ weights
 
+    @cached_property
+    def _dot(self) -> tuple[np.ndarray, float]:
+        weights, offset = self._radix
+        return weights.astype(np.float64), float(offset @ weights)
+
+    def cell_index(self, vector: np.ndarray) -> int:
+        # one dot product (exact: integer-valued floats far below 2**53), the oracle's per-evaluation path
+        weights, shift = self._dot
+        return int(vector @ weights - shift)
+
     def cell_ids(self) -> np.ndarray:
         return np.array(_grid_keys(self.sizes), dtype=f"S{self.dim}")
 
