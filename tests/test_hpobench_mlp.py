@@ -10,6 +10,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+import _builtin_runs
 import numpy as np
 import pytest
 
@@ -143,7 +144,7 @@ def test_encoding_grid_and_round_trips() -> None:
         hp = enc.hyperparameters(x)
         assert hp["depth"] == int(x[2]) and np.array_equal(enc.vector_of(hp), x)
         key = "".join(str(space[n].index(hp[n])) for n in space)  # the package's own key of these values
-        assert ids[i].decode() == key
+        assert ids[i].decode() == key and enc.cell_index(x) == i  # scalar and vectorised paths agree
     corner = enc.vector_of({"alpha": 1e-8, "batch_size": 256, "depth": 2, "learning_rate_init": 1, "width": 101})
     nb = enc.neighbours(corner)
     assert len(nb) == 1 + 1 + 2 + 1 + 2 and (np.abs(nb - corner).sum(axis=1) == 1).all()
@@ -191,3 +192,19 @@ def test_cache_is_read_without_pickles_and_checked(tmp_path: Path, monkeypatch: 
 def test_unknown_task(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown HPOBench MLP task 'credit_g'"):
         hpobench.load_hpobench_mlp("credit_g", cache=tmp_path)
+
+
+@pytest.mark.parametrize("name", _builtin_runs.NAMES)
+def test_every_builtin_runs_and_repeats(name: str, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NASBENCH_BENCH_CACHE", str(cache))
+    a = _builtin_runs.run_key("hpobench-mlp-kc1", name, 3)
+    assert len(a[0]) >= 5 and min(a[0]) >= 0  # every grid point is valid
+    assert a == _builtin_runs.run_key("hpobench-mlp-kc1", name, 3)
+
+
+@pytest.mark.slow
+def test_every_builtin_is_deterministic_across_processes(cache: Path) -> None:
+    hpobench.load_hpobench_mlp("kc1", cache=cache)
+    first = _builtin_runs.fresh_process_keys("hpobench-mlp-kc1", cache)
+    assert first == _builtin_runs.fresh_process_keys("hpobench-mlp-kc1", cache)
+    assert sorted(first) == sorted(_builtin_runs.NAMES)
