@@ -18,7 +18,7 @@ from nasbench_bench import store
 from nasbench_bench.benchmarks import benchmark_family, benchmark_names, default_encoding, load_benchmark
 from nasbench_bench.encodings import get_encoding
 from nasbench_bench.graph import data as gd
-from nasbench_bench.oracle import Oracle
+from nasbench_bench.oracle import BudgetExhausted, Oracle
 
 A = pytest.importorskip("nas_bench_graph.architecture")  # the package itself: independent code
 
@@ -168,11 +168,12 @@ def test_unit_cost_the_budget_counts_evaluations() -> None:
     oracle = Oracle(t, enc, time_budget=25, seed=0)
     rng = np.random.default_rng(5)
     n = 0
-    while not oracle.exhausted:
-        oracle.evaluate(enc.sample(rng))
-        n += 1
+    with pytest.raises(BudgetExhausted):
+        while True:
+            oracle.evaluate(enc.sample(rng))
+            n += 1
     traj = oracle.trajectory()
-    assert n == 25 and oracle.clock == 25.0
+    assert n == 25 and oracle.clock == 25.0 and oracle.exhausted
     assert np.array_equal(traj.time, np.arange(1, 26, dtype=float))
     reg = traj.regret[np.isfinite(traj.regret)]
     assert (reg >= 0).all()

@@ -24,7 +24,7 @@ def _load(path: Path | None) -> Table:
 
 FAMILY = BenchmarkFamily(
     name="graph-proteins",
-    benchmarks=(Benchmark("graph-proteins", _load, describe("proteins")),),
+    benchmarks=(Benchmark("graph-proteins", _load, describe("proteins"), cost_unit="evaluations"),),
     encodings={"graph-proteins": EncodingGraphProteins},
     default_encoding="graph-proteins",
 )
