@@ -177,3 +177,19 @@ def test_unit_cost_the_budget_counts_evaluations() -> None:
     assert np.array_equal(traj.time, np.arange(1, 26, dtype=float))
     reg = traj.regret[np.isfinite(traj.regret)]
     assert (reg >= 0).all()
+
+
+def test_analyze_names_the_metric_uses_params_and_ops_and_no_unit_time() -> None:
+    from nasbench_bench.space_analysis import analyze_space
+
+    t = load_benchmark("graph-proteins")
+    sa = analyze_space(t, get_encoding("graph-proteins"), "graph-proteins", n_walks=3, walk_length=20)
+    assert sa.metric == "ROC-AUC" and "ROC-AUC" in sa.score_label
+    assert not (sa.ecdfs["metric"] == "time").any() and sa.cost["time"].isna().all()
+    d = raw("proteins")
+    assert np.array_equal(sa.cost["params"].to_numpy(), [d[int(k)]["para"] for k in t.cell_ids])
+    row = sa.ops.set_index(["op", "count"])
+    # four gcn (gnn_list index 1): the hashes whose four op digits are all 1, one per link pattern
+    four_gcn = [r["valid_perf"] for k, r in d.items() if f"{k:05d}"[1:] == "1111"]
+    assert len(four_gcn) == 9 and row.loc[("gcn", 4), "n_cells"] == 9
+    assert row.loc[("gcn", 4), "median"] == pytest.approx(float(np.median(four_gcn)), abs=1e-15)

@@ -43,6 +43,7 @@ __all__ = [
     "config_of_key",
     "grid_configs",
     "key_of",
+    "op_counts",
 ]
 
 N_NODES = 4
@@ -133,3 +134,12 @@ def build_space(ops: Sequence[str], record_keys: Iterable[int]) -> tuple[np.ndar
         else:
             lookup[g] = index[key]
     return keys, lookup
+
+
+def op_counts(cell_ids: np.ndarray, space: str = "graph") -> tuple[tuple[str, ...], np.ndarray]:
+    """Op names of ``space`` and the (N, n_ops) count of each op over the 4 computing nodes of every cell's
+    representative (the digits 2..5 of its key; ``skip`` counts as an op)."""
+    ops = OPS_PROTEINS if space == "graph-proteins" else OPS
+    digits = np.frombuffer(np.ascontiguousarray(cell_ids, dtype=KEY_DTYPE).tobytes(), dtype=np.uint8).reshape(
+        len(cell_ids), 1 + N_NODES)[:, 1:] - ord("0")
+    return ops, np.stack([(digits == OPS.index(o)).sum(axis=1) for o in ops], axis=1)
