@@ -193,3 +193,12 @@ def test_analyze_names_the_metric_uses_params_and_ops_and_no_unit_time() -> None
     four_gcn = [r["valid_perf"] for k, r in d.items() if f"{k:05d}"[1:] == "1111"]
     assert len(four_gcn) == 9 and row.loc[("gcn", 4), "n_cells"] == 9
     assert row.loc[("gcn", 4), "median"] == pytest.approx(float(np.median(four_gcn)), abs=1e-15)
+
+
+def test_data_info_describes_a_benchmark_by_name(capsys: pytest.CaptureFixture[str]) -> None:
+    from nasbench_bench.cli import main
+
+    assert main(["data", "info", "graph-proteins"]) == 0
+    out = capsys.readouterr().out
+    assert "2,021 cells" in out and "ROC-AUC" in out and "unit: budget in evaluations" in out
+    assert SHA["proteins"] in out and "domain        graph" in out
