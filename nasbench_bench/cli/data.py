@@ -112,13 +112,42 @@ def _summary(m: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _benchmark_info(name: str) -> int:
+    """Describe a registered benchmark's table: size, metric, what the search sees and regret is on, cost, source."""
+    from nasbench_bench.benchmarks import benchmark, load_benchmark
+
+    table = load_benchmark(name)
+    meta = table.meta
+    print(f"{name}: {benchmark(name).description}")
+    print(f"  {table.describe()}")
+    print(f"  metric        {table.metric} ({table.direction}); score metric {table.score_metric}")
+    print(f"  cost model    {table.cost_model}: budget in {table.cost_unit}")
+    for key in ("domain", "task", "search_sees", "regret_on"):
+        if key in meta:
+            print(f"  {key:<13} {meta[key]}")
+    for col, unit in meta.get("columns", {}).items():
+        print(f"  column        {col}: {unit}")
+    src = meta.get("source")
+    if isinstance(src, dict):
+        print("  source        " + "; ".join(f"{k} {v}" for k, v in src.items() if not isinstance(v, dict)))
+    if meta.get("notes"):
+        print(f"  notes         {meta['notes']}")
+    if table.synthetic:
+        print("  SYNTHETIC DATA")
+    return 0
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     from nasbench_bench import store
     from nasbench_bench.nb101.cache import default_cache_path, read_manifest, scan_tfrecord
 
     path = Path(args.path)
     if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist")
+        from nasbench_bench.benchmarks import benchmark_names
+
+        if args.path in benchmark_names():
+            return _benchmark_info(args.path)
+        raise FileNotFoundError(f"{path} does not exist (and is not a benchmark name)")
     if path.is_file():
         cache = default_cache_path(path, args.cache_dir)
         if store.existing_cache(cache) is not None:
@@ -169,9 +198,9 @@ def register(subparsers: Any) -> None:
     e.add_argument("-q", "--quiet", action="store_true")
     e.set_defaults(func=cmd_enumerate)
 
-    i = sub.add_parser("info", help="summarise a .tfrecord file (records, cells, budgets, synthetic or not) or a "
-                       "converted cache")
-    i.add_argument("path")
+    i = sub.add_parser("info", help="summarise a .tfrecord file (records, cells, budgets, synthetic or not), a "
+                       "converted cache, or a registered benchmark by name (e.g. graph-cora)")
+    i.add_argument("path", help="file, NAS-Bench-101 cache directory, or benchmark name")
     i.add_argument("--cache-dir")
     i.add_argument("-q", "--quiet", action="store_true", help="no progress bar while scanning a .tfrecord")
     i.set_defaults(func=cmd_info)
