@@ -442,7 +442,7 @@ def space_ops_figure(sa: SpaceAnalysis) -> Figure:
         ax.set_ylabel(f"{sa.score_label}\n(median, band: 25-75 %)")
         ax.legend(fontsize=8)
         ax.grid(True, alpha=0.3)
-    fig.suptitle(_title(f"{sa.name}: accuracy by op composition", sa.synthetic),
+    fig.suptitle(_title(f"{sa.name}: {sa.metric} by op composition", sa.synthetic),
                  color="red" if sa.synthetic else "black")
     return fig
 

@@ -51,9 +51,9 @@ METRICS = {"valid": "valid_acc", "test": "test_acc", "train": "train_acc", "time
 # -- per-cell values ---------------------------------------------------------------------------------------------
 def cell_metric(table: Table, metric: str) -> np.ndarray | None:
     """(N, E) mean over recorded trials of ``metric`` ('valid', 'test', 'train', 'time'); None if the table lacks
-    it (no array, or no finite value at all). Cells without a recorded trial are NaN."""
+    it (no array, no finite value at all, or 'time' on a unit-cost table). Cells without a recorded trial are NaN."""
     arr = getattr(table, METRICS[metric])
-    if arr is None:
+    if arr is None or (metric == "time" and table.cost_model == "unit"):  # unit cost: 1.0 stands for "not recorded"
         return None
     arr = np.asarray(arr, dtype=np.float64)
     if not np.isfinite(arr).any():
@@ -77,10 +77,7 @@ def trial_noise(table: Table, metric: str = "valid") -> np.ndarray | None:
 
 
 def cell_parameters(table: Table) -> tuple[np.ndarray, str] | None:
-    """(N,) parameter count per cell and its unit, or None when the table has none (a ``params`` column counts)."""
-    column = getattr(table, "columns", {}).get("params")
-    if column is not None:
-        return np.asarray(column, dtype=np.float64), str(table.meta.get("columns", {}).get("params", "parameters"))
+    """(N,) parameter count per cell and its unit, or None when the table has none."""
     params = getattr(table, "trainable_parameters", None)
     if params is not None:
         return np.asarray(params, dtype=np.float64), "trainable parameters"
@@ -89,6 +86,9 @@ def cell_parameters(table: Table) -> tuple[np.ndarray, str] | None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             return np.nanmean(np.asarray(size, dtype=np.float64)[:, -1, :], axis=1), "parameters [millions]"
+    if "params" in table.columns:  # a per-cell column; its unit from meta["columns"]
+        unit = table.meta.get("columns", {}).get("params", "parameters")
+        return np.asarray(table.columns["params"], dtype=np.float64), f"params: {unit}"
     return None
 
 
@@ -96,7 +96,8 @@ def op_counts(table: Table, family: str) -> tuple[tuple[str, ...], np.ndarray] |
     """Op names and the (N, n_ops) count of each op per cell, or None when the family's ops are unknown.
 
     ``nb101``: the stored (pruned) cell's middle vertices (``NB101Table.ops``); ``nb201``: the 6 edges of the cell
-    id (``none`` and ``skip_connect`` count as ops there, as in NAS-Bench-201).
+    id (``none`` and ``skip_connect`` count as ops there, as in NAS-Bench-201); ``graph``/``graph-proteins``: the 4
+    computing nodes of the architecture's representative (``skip`` counts).
     """
     if family == "nb101" and getattr(table, "ops", None) is not None:
         from nasbench_bench.nb101.spec import OPS
@@ -109,6 +110,10 @@ def op_counts(table: Table, family: str) -> tuple[tuple[str, ...], np.ndarray] |
         digits = np.frombuffer(np.ascontiguousarray(table.cell_ids).tobytes(), dtype=np.uint8).reshape(
             table.n_cells, -1) - ord("0")
         return NB201_OPS, np.stack([(digits == k).sum(axis=1) for k in range(len(NB201_OPS))], axis=1)
+    if family in ("graph", "graph-proteins"):
+        from nasbench_bench.graph.space import op_counts as graph_op_counts
+
+        return graph_op_counts(table.cell_ids, family)
     return None
 
 
@@ -263,7 +268,7 @@ class SpaceAnalysis:
     optima: pd.DataFrame  # local_optima
     summary: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    metric: str = "accuracy"  # the table's metric name (Table.metric)
+    metric: str = "accuracy"  # what the table's valid/test values measure (Table.metric)
     maximize: bool = True  # False: ECDF values are the recorded (minimised) metric; score columns stay oriented
 
 
@@ -279,7 +284,9 @@ def analyze_space(table: Table, encoding: Encoding, family: str, *, metric: str 
     for m in ("valid", "test", "time"):
         values = cell_metric(table, m)
         if values is None:
-            notes.append(f"no {METRICS[m]} in this table: its ECDF is omitted")
+            notes.append("unit cost (no training time recorded): the time ECDF and time vs accuracy are omitted"
+                         if m == "time" and table.cost_model == "unit" else
+                         f"no {METRICS[m]} in this table: its ECDF is omitted")
             continue
         if m != "time":
             values = table.recorded(values)  # ECDFs of the metric as recorded (e.g. a positive MSE)

@@ -219,8 +219,8 @@ def test_data_info_describes_the_benchmark(cache: Path, monkeypatch: pytest.Monk
     clear_cache()
     assert main(["data", "info", "fcnet-slice"]) == 0
     out = capsys.readouterr().out
-    for text in ("62,208 cells", "MSE, lower is better", "search sees", "regret on", "cost model    recorded",
-                 "params (count of trainable parameters", FILES["slice"][1], "Apache-2.0", "BSD-3-Clause"):
+    for text in ("62,208 cells", "MSE (lower is better", "search_sees", "regret_on", "cost model    recorded",
+                 "params: count of trainable parameters", FILES["slice"][1], "Apache-2.0", "BSD-3-Clause"):
         assert text in out, text
     clear_cache()
 

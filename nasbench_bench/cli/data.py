@@ -112,59 +112,42 @@ def _summary(m: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _source_lines(source: Any, indent: str = "  source        ") -> list[str]:
-    if not isinstance(source, dict):
-        return [f"{indent}{source}"]
-    if not any(isinstance(v, dict) for v in source.values()):
-        return [f"{indent}" + "; ".join(f"{k} {v}" for k, v in source.items())]
-    out: list[str] = []
-    for k, v in source.items():
-        out += _source_lines(v, f"{indent}[{k}] ")
-    return out
+def _benchmark_info(name: str) -> int:
+    """Describe a registered benchmark's table: size, metric, what the search sees and regret is on, cost, source."""
+    from nasbench_bench.benchmarks import benchmark, load_benchmark
 
-
-def benchmark_info(name: str) -> str:
-    """What ``data info BENCHMARK`` prints: the table's shape, metric and direction, what the search sees, what
-    regret is measured on, the cost model, the extra columns, the source and the notes (from the table itself)."""
-    from nasbench_bench.benchmarks import benchmark, benchmark_family, default_encoding, load_benchmark
-    from nasbench_bench.table import COST_MODELS
-
-    b = benchmark(name)
-    t = load_benchmark(name)
-    m = t.meta
-    cols = m.get("columns", {})
-    lines = [
-        f"{name}: {b.description}",
-        f"  {t.describe()}",
-        f"  family        {benchmark_family(name)} (default encoding {default_encoding(name)}); domain "
-        f"{m.get('domain', '-')}; task {m.get('task', '-')}",
-        f"  metric        {t.metric}, {t.direction}",
-        f"  search sees   {m.get('search_sees', '-')}",
-        f"  regret on     {m.get('regret_on', '-')}",
-        f"  cost model    {t.cost_model}: {COST_MODELS[t.cost_model]}; median evaluation {t.median_cost:.4g} "
-        f"{t.cost_unit}",
-        "  columns       " + ("; ".join(f"{k} ({cols.get(k, '?')})" for k in t.columns) or "none"),
-        *_source_lines(m.get("source", "-")),
-        f"  notes         {m.get('notes', '-')}",
-    ]
-    if m.get("path"):
-        lines.append(f"  cache         {m['path']}")
-    if t.synthetic:
-        lines.append("  SYNTHETIC DATA")
-    return "\n".join(lines)
+    table = load_benchmark(name)
+    meta = table.meta
+    print(f"{name}: {benchmark(name).description}")
+    print(f"  {table.describe()}")
+    print(f"  metric        {table.metric} ({table.direction}); score metric {table.score_metric}")
+    print(f"  cost model    {table.cost_model}: budget in {table.cost_unit}")
+    for key in ("domain", "task", "search_sees", "regret_on"):
+        if key in meta:
+            print(f"  {key:<13} {meta[key]}")
+    for col, unit in meta.get("columns", {}).items():
+        print(f"  column        {col}: {unit}")
+    src = meta.get("source")
+    if isinstance(src, dict):
+        print("  source        " + "; ".join(f"{k} {v}" for k, v in src.items() if not isinstance(v, dict)))
+    if meta.get("notes"):
+        print(f"  notes         {meta['notes']}")
+    if table.synthetic:
+        print("  SYNTHETIC DATA")
+    return 0
 
 
 def cmd_info(args: argparse.Namespace) -> int:
     from nasbench_bench import store
-    from nasbench_bench.benchmarks import benchmark_names
     from nasbench_bench.nb101.cache import default_cache_path, read_manifest, scan_tfrecord
 
     path = Path(args.path)
-    if not path.exists() and args.path in benchmark_names() and args.path != "nb101":
-        print(benchmark_info(args.path))
-        return 0
     if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist")
+        from nasbench_bench.benchmarks import benchmark_names
+
+        if args.path in benchmark_names():
+            return _benchmark_info(args.path)
+        raise FileNotFoundError(f"{path} does not exist (and is not a benchmark name)")
     if path.is_file():
         cache = default_cache_path(path, args.cache_dir)
         if store.existing_cache(cache) is not None:
@@ -215,10 +198,9 @@ def register(subparsers: Any) -> None:
     e.add_argument("-q", "--quiet", action="store_true")
     e.set_defaults(func=cmd_enumerate)
 
-    i = sub.add_parser("info", help="describe a registered benchmark (metric, what the search sees, regret, cost "
-                       "model, source), or summarise a .tfrecord file (records, cells, budgets, synthetic or not) "
-                       "or a converted NAS-Bench-101 cache")
-    i.add_argument("path", help="a benchmark name (e.g. fcnet-naval), a .tfrecord file or a converted cache")
+    i = sub.add_parser("info", help="summarise a .tfrecord file (records, cells, budgets, synthetic or not), a "
+                       "converted cache, or a registered benchmark by name (e.g. graph-cora)")
+    i.add_argument("path", help="file, NAS-Bench-101 cache directory, or benchmark name")
     i.add_argument("--cache-dir")
     i.add_argument("-q", "--quiet", action="store_true", help="no progress bar while scanning a .tfrecord")
     i.set_defaults(func=cmd_info)
