@@ -313,6 +313,9 @@ def load_grid_table(task: GridTask, cache: str | os.PathLike[str] | None = None)
         raise store.DataFormatError(f"{dest}: the cache lacks arrays {missing}")
     n, t = arrays["valid_acc"].shape[0], arrays["valid_acc"].shape[2]
     meta = dict(manifest)
+    # the sentences come from the code, not the cache: a cache built before a wording change still reads right
+    meta.update({k: v for k, v in task.meta.items() if k != "source"})
+    meta["source"] = {**manifest.get("source", {}), **dict(task.meta.get("source", {}))}
     meta["path"] = str(dest)
     return Table(
         name=task.name,

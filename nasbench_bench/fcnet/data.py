@@ -73,9 +73,8 @@ def grid_task(task: str) -> GridTask:
         meta={
             "domain": "tabular",
             "task": f"regression: {dataset} (FCNet '{stem}')",
-            "search_sees": "one drawn trial's validation MSE after 100 epochs (as -MSE: higher is better)",
-            "regret_on": "the chosen configuration's mean validation MSE over its 4 trials minus the lowest mean MSE "
-                         "(no test split)",
+            "search_sees": "one drawn trial's validation MSE at 100 epochs (as -MSE)",
+            "regret_on": "mean validation MSE over the 4 trials, minus the lowest (no test split)",
             "notes": NOTES,
             "columns": {"params": "count of trainable parameters (FCNet n_params)"},
             "units": {"train_time": "seconds (recorded runtime of the 100-epoch training)",
