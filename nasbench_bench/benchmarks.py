@@ -39,6 +39,7 @@ __all__ = [
 FAMILIES: tuple[str, ...] = (
     "nasbench_bench.nb101",
     "nasbench_bench.nb201",
+    "nasbench_bench.macro",
 )
 
 
