@@ -27,7 +27,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "nasbench_bench" / "macro" / "data"
+DATA = ROOT / "nasbench_bench" / "macro" / "nas-bench-macro"
 JSON = DATA / "nas-bench-macro_cifar10.json"
 #: From the data folder's README (xiusu/NAS-Bench-Macro commit 61a2bfc2), not from the code under test.
 README_SHA256 = "686dee8363cc21cca8c1f321ad5749454f2d9b9ca5972682e137e539bc522297"

@@ -1,7 +1,7 @@
 """The NAS-Bench-Macro family (Su et al., CVPR 2021): a macro search space of 8 layers x 3 blocks on CIFAR-10.
 
-Data flow inside the family: the authors' json shipped in ``data/`` (Apache-2.0, unchanged) -> the table store
-(:mod:`.data`) -> the encoding (:mod:`.encoding`: 6,561 configurations, all valid, onto 3,969 distinct networks).
+Data flow inside the family: the authors' json shipped in ``nas-bench-macro/`` (Apache-2.0, unchanged) -> the table
+store (:mod:`.data`) -> the encoding (:mod:`.encoding`: 6,561 configurations, all valid, onto 3,969 distinct networks).
 
 Benchmark ``macro-cifar10`` (real): 3 independent trainings per network, test accuracy only, no validation split
 (the search sees one drawn training's test accuracy, regret is on the mean of the three), no recorded cost (unit

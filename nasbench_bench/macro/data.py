@@ -1,7 +1,7 @@
 """NAS-Bench-Macro on CIFAR-10 (Su et al., CVPR 2021) as a :class:`~nasbench_bench.table.Table`.
 
-The package ships ``data/nas-bench-macro_cifar10.json`` (the authors' file, unchanged, Apache-2.0: see
-``data/PROVENANCE.md`` and ``data/LICENSE``). :func:`load_macro_arrays` checks its sha256 against :data:`SHA256`,
+The package ships ``nas-bench-macro/nas-bench-macro_cifar10.json`` (the authors' file, unchanged, Apache-2.0: see
+``PROVENANCE.md`` and ``LICENSE`` beside it). :func:`load_macro_arrays` checks its sha256 against :data:`SHA256`,
 reads it with the stdlib ``json`` (from the package directory only) and converts it once into the table store
 (``cache_dir()/macro-v1/``); later calls read only that cache.
 
@@ -45,7 +45,7 @@ __all__ = ["EPOCHS", "FILE", "N_CELLS", "SHA256", "load_macro", "load_macro_arra
 log = logging.getLogger(__name__)
 
 FILE = "nas-bench-macro_cifar10.json"
-DATA_DIR = "data"
+DATA_DIR = "nas-bench-macro"
 SHA256 = "686dee8363cc21cca8c1f321ad5749454f2d9b9ca5972682e137e539bc522297"
 N_CELLS = 3969
 N_TRIALS = 3
