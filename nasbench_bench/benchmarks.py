@@ -29,6 +29,7 @@ __all__ = [
     "benchmark_family",
     "benchmark_names",
     "clear_cache",
+    "cost_unit",
     "default_encoding",
     "families",
     "load_benchmark",
@@ -61,6 +62,7 @@ class Benchmark:
     description: str
     synthetic: bool = False
     data_path: Callable[[str | os.PathLike[str] | None], Path] | None = None
+    cost_unit: str = "seconds"  # what its budget counts: "seconds", or "evaluations" (unit cost; = Table.cost_unit)
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,11 @@ def benchmark_family(name: str) -> str:
 def default_encoding(name: str) -> str:
     """The encoding used when none is given (A for NAS-Bench-101, ``nb201`` for NAS-Bench-201)."""
     return _lookup(name)[0].default_encoding
+
+
+def cost_unit(name: str) -> str:
+    """What the budget of benchmark ``name`` counts, without loading its table: ``"seconds"`` or ``"evaluations"``."""
+    return benchmark(name).cost_unit
 
 
 def synthetic_benchmarks() -> frozenset[str]:

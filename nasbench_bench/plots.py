@@ -54,9 +54,12 @@ def regret_label(score_metric: str) -> str:
     return f"regret ({score_metric})"
 
 
-def time_label(time_note: str = "") -> str:
-    """Axis label of the simulated clock; ``time_note`` (e.g. the table's DERIVED training times) on a second line."""
-    return "simulated wall-clock time [s]" + (f"\n{time_note}" if time_note else "")
+def time_label(time_note: str = "", time_unit: str = "seconds") -> str:
+    """Axis label of the simulated clock (``time_unit`` "evaluations" on unit-cost tables: no time was recorded);
+    ``time_note`` (e.g. the table's DERIVED training times) on a second line."""
+    head = ("evaluations (unit cost: no training time recorded)" if time_unit == "evaluations"
+            else "simulated wall-clock time [s]")
+    return head + (f"\n{time_note}" if time_note else "")
 
 
 def _title(title: str, synthetic: bool) -> str:
@@ -98,10 +101,12 @@ def plot_figure7(
     quantiles: tuple[float, float] = (0.25, 0.75),
     final_time: float | None = None,
     time_note: str = "",
+    time_unit: str = "seconds",
 ) -> list[Path]:
     """Draw :func:`figure7` and write ``path_stem.png`` and ``path_stem.pdf``; returns both paths."""
     fig = figure7(summary_curves, final_ecdf, title, score_metric=score_metric, synthetic=synthetic,
-                  band=band, ci=ci, quantiles=quantiles, final_time=final_time, time_note=time_note)
+                  band=band, ci=ci, quantiles=quantiles, final_time=final_time, time_note=time_note,
+                  time_unit=time_unit)
     return save_figure(fig, path_stem, _title(title, synthetic))
 
 
@@ -113,9 +118,11 @@ def plot_ranks(
     score_metric: str = "test",
     synthetic: bool = False,
     time_note: str = "",
+    time_unit: str = "seconds",
 ) -> list[Path]:
     """Draw :func:`ranks_figure` and write ``path_stem.png`` and ``path_stem.pdf``; returns both paths."""
-    fig = ranks_figure(avg_rank, title, score_metric=score_metric, synthetic=synthetic, time_note=time_note)
+    fig = ranks_figure(avg_rank, title, score_metric=score_metric, synthetic=synthetic, time_note=time_note,
+                       time_unit=time_unit)
     return save_figure(fig, path_stem, _title(title, synthetic))
 
 
@@ -131,6 +138,7 @@ def figure7(
     quantiles: tuple[float, float] = (0.25, 0.75),
     final_time: float | None = None,
     time_note: str = "",
+    time_unit: str = "seconds",
 ) -> Figure:
     """Two panels like the paper's Figure 7.
 
@@ -199,7 +207,7 @@ def figure7(
     if len(lows) and (lows <= 0).any():
         ax.text(0.02, 0.02, "a band at the bottom edge reaches regret 0 (not drawable on a log axis)",
                 transform=ax.transAxes, fontsize=7, va="bottom")
-    ax.set_xlabel(time_label(time_note), fontsize=10 if not time_note else 8)
+    ax.set_xlabel(time_label(time_note, time_unit), fontsize=10 if not time_note else 8)
     ax.set_ylabel(f"mean {ylab}")
     ax.grid(True, which="major", alpha=0.3)
     handles, labels = ax.get_legend_handles_labels()
@@ -240,6 +248,7 @@ def ranks_figure(
     score_metric: str = "test",
     synthetic: bool = False,
     time_note: str = "",
+    time_unit: str = "seconds",
 ) -> Figure:
     """Average rank (1 = lowest regret) vs simulated time, log x (``time_note`` under the time axis)."""
     _single_benchmark(avg_rank, "avg_rank")
@@ -257,7 +266,7 @@ def ranks_figure(
         ax.set_ylim(0.9, n_opt + 0.1)
         n_seeds = int(avg_rank["n_seeds"].max()) if "n_seeds" in avg_rank else 0
         ax.legend(fontsize=8, title=f"paired over {n_seeds} seeds", title_fontsize=8)
-    ax.set_xlabel(time_label(time_note), fontsize=10 if not time_note else 8)
+    ax.set_xlabel(time_label(time_note, time_unit), fontsize=10 if not time_note else 8)
     ax.set_ylabel(f"average rank by {regret_label(score_metric)} (1 = best)")
     ax.grid(True, which="major", alpha=0.3)
     fig.suptitle(_title(title, synthetic), color="red" if synthetic else "black")
@@ -266,7 +275,7 @@ def ranks_figure(
 
 # -- search-space analysis (nasbench_bench.space_analysis) ---------------------------------------------------------
 def workers_figure(wcurves: pd.DataFrame, speedup: pd.DataFrame, title: str, *, score_metric: str = "test",
-                   synthetic: bool = False, time_note: str = "") -> Figure:
+                   synthetic: bool = False, time_note: str = "", time_unit: str = "seconds") -> Figure:
     """Parallel workers: one panel per optimizer label with its mean regret vs simulated wall-clock time, one
     curve per number of workers K (darker = more workers), then a last panel with the speed-up (time to reach the
     level of :func:`~nasbench_bench.analysis.speedup_table` with the fewest workers / with K) against K, with the
@@ -295,7 +304,7 @@ def workers_figure(wcurves: pd.DataFrame, speedup: pd.DataFrame, title: str, *, 
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(label, fontsize=10)
-        ax.set_xlabel(time_label(), fontsize=9)
+        ax.set_xlabel(time_label(time_unit=time_unit), fontsize=9)
         ax.set_ylabel(f"mean {ylab}")
         ax.grid(True, which="major", alpha=0.3)
         ax.legend(fontsize=7)
@@ -323,10 +332,11 @@ def workers_figure(wcurves: pd.DataFrame, speedup: pd.DataFrame, title: str, *, 
 
 
 def plot_workers(wcurves: pd.DataFrame, speedup: pd.DataFrame, title: str, path_stem: str | os.PathLike[str], *,
-                 score_metric: str = "test", synthetic: bool = False, time_note: str = "") -> list[Path]:
+                 score_metric: str = "test", synthetic: bool = False, time_note: str = "",
+                 time_unit: str = "seconds") -> list[Path]:
     """Draw :func:`workers_figure` and write ``path_stem.png`` and ``path_stem.pdf``; returns both paths."""
     fig = workers_figure(wcurves, speedup, title, score_metric=score_metric, synthetic=synthetic,
-                         time_note=time_note)
+                         time_note=time_note, time_unit=time_unit)
     return save_figure(fig, path_stem, _title(title, synthetic))
 
 

@@ -124,7 +124,8 @@ def _run_locked(run: Run, result: Path, failed: Path) -> Outcome:
         table = load_benchmark(run.id.benchmark, run.data)
         synthetic = bool(table.synthetic)
         meta.update(table=table.name, synthetic=synthetic, score_metric=table.score_metric,
-                    best_score=table.best_score, derived=list(table.derived))
+                    best_score=table.best_score, derived=list(table.derived), metric=table.metric,
+                    maximize=table.maximize, cost_model=table.cost_model, cost_unit=table.cost_unit)
         encoding = get_encoding(run.encoding)
         cls = get_optimizer(run.optimizer.path)
         if cls.needs_fixed_hashseed and hashseed != HASHSEED:

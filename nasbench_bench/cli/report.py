@@ -9,6 +9,7 @@ from pathlib import Path
 
 from nasbench_bench import analysis as A
 from nasbench_bench.cli.run import positive_float
+from nasbench_bench.table import COST_MODELS as COST_TEXT
 
 log = logging.getLogger(__name__)
 
@@ -62,26 +63,27 @@ def cmd_plot(args: argparse.Namespace) -> int:
         if prep.runs.empty:
             print(f"{item.benchmark}: no finished runs, nothing to plot")
             continue
-        grid = A.plot_grid(item.budget)
+        grid = A.plot_grid(item.budget, unit=item.time_unit)
         curves = A.summarize_curves(prep, grid)
         ecdf = A.final_regret_ecdf(A.final_regret(prep))
         ranks = A.average_rank(prep, grid)
         counts = prep.runs.groupby("optimizer").size()
         n = f"{counts.iloc[0]} runs per optimizer" if counts.nunique() == 1 else f"{len(prep.runs)} runs"
-        title = f"{item.benchmark}: {n}, budget {item.budget:.3g} s"
+        title = f"{item.benchmark}: {n}, budget {item.budget_text}"
         stem = out_dir / _safe(item.benchmark)
         note = "; ".join(item.derived)
         paths = plots.plot_figure7(curves, ecdf, title, stem.with_name(stem.name + "_figure7"),
                                    score_metric=item.score_metric, synthetic=item.synthetic, band=args.band,
-                                   time_note=note)
+                                   time_note=note, time_unit=item.time_unit)
         paths += plots.plot_ranks(ranks, f"{title}: average rank", stem.with_name(stem.name + "_ranks"),
-                                  score_metric=item.score_metric, synthetic=item.synthetic, time_note=note)
+                                  score_metric=item.score_metric, synthetic=item.synthetic, time_note=note,
+                                  time_unit=item.time_unit)
         if A.has_several_workers(curves):  # runs with several numbers of simulated workers: regret vs K, speed-up
             wcurves = A.workers_curves(curves)
             speed = A.speedup_table(wcurves)
             paths += plots.plot_workers(wcurves, speed, f"{title}: parallel workers",
                                         stem.with_name(stem.name + "_workers"), score_metric=item.score_metric,
-                                        synthetic=item.synthetic, time_note=note)
+                                        synthetic=item.synthetic, time_note=note, time_unit=item.time_unit)
         for note in item.notes:
             print(f"note ({item.benchmark}): {note}")
         for p in paths:
@@ -95,10 +97,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         if item.synthetic:
             print("*** SYNTHETIC DATA: these numbers do not describe the real benchmark ***")
         print(f"measured: {A.describe_metric(item.score_metric)}")
+        print(f"metric: {item.metric}; clock: {COST_TEXT.get(item.cost_model, item.cost_model)}")
         if args.at is not None:
-            when = f"at t = {args.at:.4g} s"
+            when = f"at t = {args.at:.4g} {'s' if item.time_unit == 'seconds' else 'evaluations'}"
         else:
-            when = f"at the end of each run (budget {item.budget:.4g} s)"
+            when = f"at the end of each run (budget {item.budget_text})"
         print(f"final regret {when}; lower is better")
         for note in item.notes:
             print(f"note: {note}")
