@@ -50,8 +50,10 @@ The Parquet key/value metadata holds one JSON-encoded value per key: ``format_ve
 ``score_metric``, ``best_score``, ``synthetic``, ``derived`` (the table's derived, not measured, values: a list of
 sentences), ``metric`` and ``maximize`` (what the table's values measure; ``best_score`` and ``valid_acc`` are
 oriented so higher is better), ``cost_model`` and ``cost_unit`` (``"seconds"``, or ``"evaluations"`` on unit-cost
-tables, where ``time`` and ``time_budget`` count evaluations), ``table``, ``suite_version``, ``wall_s``, ``status``
-(``"done"``), ``n_evals``, ``final_time``, ``final_regret``, ``pythonhashseed``, ``host``, ``finished``.
+tables, where ``time`` and ``time_budget`` count evaluations), ``median_score`` (the table's median configuration's
+score: normalized regret divides by ``best_score - median_score``), ``domain``, ``table``, ``suite_version``,
+``wall_s``, ``status`` (``"done"``), ``n_evals``, ``final_time``, ``final_regret``, ``pythonhashseed``, ``host``,
+``finished``.
 A ``.failed.json`` file holds the same keys (as far as known) with ``status: "failed"``, ``error`` (one
 line) and ``traceback``. All files are written atomically (temporary file + rename); no pickle anywhere.
 
@@ -136,7 +138,7 @@ PARALLEL_COLUMNS: tuple[str, ...] = tuple(f.name for f in PARALLEL_FIELDS)
 RUNS_COLUMNS: tuple[str, ...] = (
     "benchmark", "optimizer", "settings", "seed", "status", "budget_s", "score_metric", "synthetic", "n_evals",
     "final_regret", "wall_s", "encoding", "table", "optimizer_name", "error", "path", "derived", "cost_model",
-    "cost_unit", "metric",
+    "cost_unit", "metric", "best_score", "median_score", "domain",
 )
 _LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+=-]*$")
 _RUN_FILE_RE = re.compile(r"^seed-(\d+)\.(parquet|failed\.json)$")
@@ -526,11 +528,15 @@ def load_runs(
                 "cost_model": meta.get("cost_model", "recorded" if "score_metric" in meta else ""),
                 "cost_unit": meta.get("cost_unit", "seconds" if "score_metric" in meta else ""),
                 "metric": meta.get("metric", "accuracy" if "score_metric" in meta else ""),
+                "best_score": meta.get("best_score", np.nan),
+                "median_score": meta.get("median_score", np.nan),
+                "domain": meta.get("domain", ""),
             }
         )
     df = pd.DataFrame(rows, columns=list(RUNS_COLUMNS))
     df = df.astype(
-        {"seed": "int64", "n_evals": "int64", "budget_s": "float64", "wall_s": "float64", "final_regret": "float64"}
+        {"seed": "int64", "n_evals": "int64", "budget_s": "float64", "wall_s": "float64", "final_regret": "float64",
+         "best_score": "float64", "median_score": "float64"}
     )
     df["synthetic"] = df["synthetic"].astype("boolean")
     for c in ("benchmark", "optimizer", "settings", "status", "score_metric", "encoding", "table", "optimizer_name"):

@@ -141,6 +141,20 @@ class Table:
         return float(np.nanmax(self.score))
 
     @cached_property
+    def median_score(self) -> float:
+        """Median over cells of :attr:`score`: the reference of the normalized regret (regret / regret of the
+        table's median configuration)."""
+        return float(np.nanmedian(self.score))
+
+    @cached_property
+    def median_cost(self) -> float:
+        """Median over cells of the mean recorded cost of a top-budget evaluation (1 on unit-cost tables): what
+        budget rules like ``"100 evaluations"`` multiply."""
+        if self.cost_model == "unit":
+            return 1.0
+        return float(np.nanmedian(np.nanmean(np.asarray(self.train_time)[:, -1, :], axis=1)))
+
+    @cached_property
     def floor(self) -> float:
         """A value <= every recorded search value (0 for accuracies): what optimizers score an invalid
         configuration at, so it never looks better than a valid one whatever the metric's sign."""
