@@ -190,3 +190,11 @@ def test_converter_rejects_inconsistent_copies(raw: dict[str, dict]) -> None:
     bad["00001000"] = dict(raw["00001000"], params=1)  # no longer equal to its canonical network 00010000
     with pytest.raises(store.DataFormatError, match="canonical"):
         md._convert(json.dumps(bad).encode())
+
+
+def test_registry_entry_agrees_with_the_table(table) -> None:
+    from nasbench_bench.benchmarks import benchmark
+
+    b = benchmark("macro-cifar10")
+    assert b.cost_unit == table.cost_unit == "evaluations" and b.domain == table.meta["domain"] == "image"
+    assert not b.synthetic and b.data_path is None

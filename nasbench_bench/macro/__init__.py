@@ -30,7 +30,8 @@ FAMILY = BenchmarkFamily(
     benchmarks=(
         Benchmark("macro-cifar10", _load,
                   "image: NAS-Bench-Macro on CIFAR-10, 3,969 networks (6,561 configurations) x 3 trainings, "
-                  "test accuracy (no validation split), unit cost (real)"),
+                  "test accuracy (no validation split), unit cost (real)",
+                  cost_unit="evaluations", domain="image"),
     ),
     encodings={"macro": EncodingMacro},
     default_encoding="macro",
