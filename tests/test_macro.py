@@ -198,3 +198,27 @@ def test_registry_entry_agrees_with_the_table(table) -> None:
     b = benchmark("macro-cifar10")
     assert b.cost_unit == table.cost_unit == "evaluations" and b.domain == table.meta["domain"] == "image"
     assert not b.synthetic and b.data_path is None
+
+
+def test_space_analysis_uses_the_params_column_and_block_counts_and_no_time(table, raw: dict[str, dict]) -> None:
+    from nasbench_bench.space_analysis import analyze_space
+
+    sa = analyze_space(table, EncodingMacro(), "macro", metric="test", n_walks=2, walk_length=20)
+    assert sa.params_label == "parameters"
+    row = table.row("22212220")
+    assert sa.cost["params"].iloc[row] == raw["22212220"]["params"] and np.isnan(sa.cost["time"]).all()
+    assert "time" not in set(sa.ecdfs["metric"])  # unit cost: 1.0 is not a recorded time
+    # accuracy by block count: the 8-Identity network (all layers identity) is the one cell with 8 Identities
+    eight = sa.ops[(sa.ops["op"] == "Identity") & (sa.ops["count"] == 8)]
+    assert eight["n_cells"].tolist() == [1]
+    assert eight["mean"].iloc[0] == pytest.approx(sum(raw["00000000"]["test_acc"]) / 300, abs=1e-12)
+    assert set(sa.ops["op"]) == {"Identity", "MB3_K3", "MB6_K5"}
+
+
+def test_data_info_describes_the_benchmark(capsys: pytest.CaptureFixture[str]) -> None:
+    from nasbench_bench.cli import main
+
+    assert main(["data", "info", "macro-cifar10"]) == 0
+    out = capsys.readouterr().out
+    assert "3,969 cells" in out and "cost model    unit" in out and "search_sees" in out
+    assert "column        params:" in out and "column        flops:" in out and README_SHA256 in out
