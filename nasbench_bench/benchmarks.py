@@ -28,7 +28,9 @@ __all__ = [
     "benchmark",
     "benchmark_family",
     "benchmark_names",
+    "catalog",
     "clear_cache",
+    "table_facts",
     "cost_unit",
     "default_encoding",
     "domain",
@@ -171,6 +173,37 @@ def suite(name: str) -> tuple[str, ...]:
     if not out:
         raise KeyError(f"suite {name!r} has no registered benchmarks")
     return tuple(out)
+
+
+def table_facts(table: Table) -> dict[str, str]:
+    """What a table measures, in short phrases: metric (with its direction), what the search sees, what regret is
+    measured on, and its cost model (the table's ``meta`` sentences where the family wrote them)."""
+    meta = table.meta
+    metric = table.metric + ("" if table.maximize else " (minimised)")
+    trials = "one drawn trial's" if table.max_trials > 1 else "the (single) recorded"
+    sees = meta.get("search_sees") or f"{trials} validation {table.metric}"
+    if meta.get("regret_on"):
+        regret = meta["regret_on"]
+    elif table.score_metric == "test":
+        regret = f"mean test {table.metric} at budget {table.top_budget}"
+    else:
+        regret = f"mean validation {table.metric} at budget {table.top_budget} (no test split)"
+    cost = {"recorded": "recorded", "derived": "DERIVED", "unit": "unit (evaluations)"}[table.cost_model]
+    return {"metric": metric, "search_sees": str(sees), "regret_on": str(regret), "cost": cost}
+
+
+def catalog(names: list[str] | None = None) -> list[dict[str, str]]:
+    """One row per benchmark (default: every registered one that needs no user data): name, domain, cells and
+    :func:`table_facts`; loads each table."""
+    rows = []
+    for name in names if names is not None else benchmark_names():
+        b = benchmark(name)
+        if b.data_path is not None and names is None:
+            continue
+        t = load_benchmark(name)
+        kind = "SYNTHETIC " if t.synthetic else ""
+        rows.append({"name": name, "domain": kind + b.domain, "cells": f"{t.n_cells:,}", **table_facts(t)})
+    return rows
 
 
 def synthetic_benchmarks() -> frozenset[str]:
