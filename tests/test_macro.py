@@ -91,7 +91,7 @@ def test_table_shape_labels_and_unit_cost(table) -> None:
     assert m["domain"] == "image" and m["source"]["sha256"] == README_SHA256
     for key in ("task", "search_sees", "regret_on", "notes"):
         assert isinstance(m[key], str) and m[key]
-    assert "ONE" in m["search_sees"] and "test" in m["search_sees"] and "mean" in m["regret_on"]
+    assert "one drawn training's TEST accuracy" in m["search_sees"] and "mean test accuracy" in m["regret_on"]
     assert "NO validation split" in m["notes"] and "unit cost" in m["notes"]
     assert set(table.columns) == {"params", "flops"} == set(m["columns"])
     assert "unit cost" in table.describe()

@@ -68,10 +68,9 @@ COLUMNS = {
     "flops": "multiply-accumulates of the conv and linear layers for one 3x32x32 image, a count (the authors' "
              "count_FLOPs in train/utils.py)",
 }
-SEARCH_SEES = ("the CIFAR-10 test accuracy of ONE of the network's three independent trainings, drawn uniformly "
-               "per evaluation (there is no validation split)")
-REGRET_ON = ("the mean of the same three test accuracies: the search observes noisy draws of the very value regret "
-             "is measured on (test accuracy; no separate validation split exists)")
+SEARCH_SEES = "one drawn training's TEST accuracy (of 3; no validation split)"
+REGRET_ON = (f"mean test accuracy of the 3 trainings at budget {EPOCHS} (the same test values the search draws "
+             "from: no separate validation split)")
 NOTES = (
     "NAS-Bench-Macro (xiusu/NAS-Bench-Macro, Apache-2.0), CIFAR-10, 3,969 distinct networks (the 6,561 configurations "
     "of 8 layers x 3 blocks; configurations that differ only in where a stage's Identities sit are the same network "
