@@ -48,6 +48,7 @@ FAMILIES: tuple[str, ...] = (
     "nasbench_bench.nb201",
     "nasbench_bench.graph",
     "nasbench_bench.graph.proteins",
+    "nasbench_bench.macro",
 )
 
 
