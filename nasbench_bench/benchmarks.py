@@ -39,6 +39,8 @@ __all__ = [
 FAMILIES: tuple[str, ...] = (
     "nasbench_bench.nb101",
     "nasbench_bench.nb201",
+    "nasbench_bench.tnb101.micro",
+    "nasbench_bench.tnb101.macro",
 )
 
 
