@@ -236,6 +236,7 @@ def load_nb201_12(dataset: str = "cifar10", cache: str | os.PathLike[str] | None
         score_metric="test",
         synthetic=False,
         meta=_meta(dataset, "12 epochs, test regret", notes),
+        cost_model="derived",
     )
 
 
@@ -276,4 +277,5 @@ def load_nb201_mf(dataset: str = "cifar10", cache: str | os.PathLike[str] | None
         score_metric="validation",
         synthetic=False,
         meta=_meta(dataset, "12 + 200 epochs, validation regret", notes),
+        cost_model="derived",
     )
