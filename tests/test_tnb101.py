@@ -18,7 +18,14 @@ import numpy as np
 import pytest
 
 from nasbench_bench import store
-from nasbench_bench.benchmarks import benchmark_family, benchmark_names, default_encoding, load_benchmark
+from nasbench_bench.benchmarks import (
+    benchmark,
+    benchmark_family,
+    benchmark_names,
+    default_encoding,
+    load_benchmark,
+    suite,
+)
 from nasbench_bench.encodings import get_encoding
 from nasbench_bench.oracle import Oracle
 from nasbench_bench.tnb101 import tables
@@ -124,6 +131,9 @@ def test_registry_lists_all_fourteen() -> None:
             name = f"tnb101-{space}-{task}"
             assert name in names
             assert benchmark_family(name) == f"tnb101-{space}" == default_encoding(name)
+            b = benchmark(name)
+            assert b.cost_unit == "evaluations" == table(space, task).cost_unit and b.domain == "taskonomy"
+    assert sorted(suite("tnb101")) == sorted(f"tnb101-{s}-{t}" for s in SHA for t in TASKS)
 
 
 @pytest.mark.parametrize("space", ["micro", "macro"])

@@ -53,7 +53,8 @@ def family(space: str) -> BenchmarkFamily:
     enc = EncodingTNB101Micro if space == "micro" else EncodingTNB101Macro
     return BenchmarkFamily(
         name=enc.benchmark,
-        benchmarks=tuple(Benchmark(benchmark_name(space, t), partial(_load, space, t), _description(space, t))
+        benchmarks=tuple(Benchmark(benchmark_name(space, t), partial(_load, space, t), _description(space, t),
+                                   cost_unit="evaluations", domain="taskonomy")
                          for t in TASKS),
         encodings={enc.name: enc},
         default_encoding=enc.name,
