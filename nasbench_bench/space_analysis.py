@@ -93,7 +93,8 @@ def op_counts(table: Table, family: str) -> tuple[tuple[str, ...], np.ndarray] |
     """Op names and the (N, n_ops) count of each op per cell, or None when the family's ops are unknown.
 
     ``nb101``: the stored (pruned) cell's middle vertices (``NB101Table.ops``); ``nb201``: the 6 edges of the cell
-    id (``none`` and ``skip_connect`` count as ops there, as in NAS-Bench-201).
+    id (``none`` and ``skip_connect`` count as ops there, as in NAS-Bench-201); ``tnb101-micro``: the 6 edges' ops;
+    ``tnb101-macro``: the modules of each kind (codes 1-4).
     """
     if family == "nb101" and getattr(table, "ops", None) is not None:
         from nasbench_bench.nb101.spec import OPS
@@ -106,6 +107,10 @@ def op_counts(table: Table, family: str) -> tuple[tuple[str, ...], np.ndarray] |
         digits = np.frombuffer(np.ascontiguousarray(table.cell_ids).tobytes(), dtype=np.uint8).reshape(
             table.n_cells, -1) - ord("0")
         return NB201_OPS, np.stack([(digits == k).sum(axis=1) for k in range(len(NB201_OPS))], axis=1)
+    if family in ("tnb101-micro", "tnb101-macro"):
+        from nasbench_bench.tnb101.encoding import op_composition
+
+        return op_composition(table.cell_ids, family.removeprefix("tnb101-"))
     return None
 
 

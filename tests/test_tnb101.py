@@ -219,6 +219,7 @@ def test_micro_encoding_is_a_bijection_onto_the_data(raw) -> None:
     allv = np.array(list(itertools.product(range(4), repeat=6)), dtype=float)
     idx = enc.cell_indices(allv)
     assert sorted(idx.tolist()) == list(range(4096))
+    assert [enc.cell_index(v) for v in allv] == idx.tolist()  # the scalar form agrees
     for v in allv[::97]:
         assert ids[enc.cell_index(v)].decode() == "".join(str(int(x)) for x in v)
         cfg = enc.to_config(v)
@@ -242,6 +243,7 @@ def test_macro_encoding_rule_duplicates_and_invalid(raw) -> None:
     assert len(ids) == 3256 and set(ids.tolist()) == data
     allv = list(itertools.product(range(5), repeat=6))
     idx = enc.cell_indices(np.array(allv, dtype=float))
+    assert [enc.cell_index(np.array(v, dtype=float)) for v in allv] == idx.tolist()
     n_valid = 0
     for slots, i in zip(allv, idx):
         codes = independent_macro_rule(slots)
@@ -290,3 +292,28 @@ def test_configspace_samples_map_to_cells(cls) -> None:
     assert len(list(cs.values())) == 6
     got = [enc.cell_index(enc.to_vector(dict(c))) for c in cs.sample_configuration(200)]
     assert all(-1 <= g < len(enc.cell_ids()) for g in got) and sum(g >= 0 for g in got) > 50
+
+
+# -- every built-in on one micro and one macro table; data info ------------------------------------------------
+@pytest.mark.parametrize("name", ["rs", "re", "reinforce", "tpe", "smac", "hb", "bohb", "ls", "asha"])
+@pytest.mark.parametrize("bench", ["tnb101-micro-jigsaw", "tnb101-macro-room_layout"])
+def test_builtins_run_40_evaluations_deterministically(bench: str, name: str) -> None:
+    from nasbench_bench.optimizer import get_optimizer, run_optimizer
+
+    t = load_benchmark(bench)
+    enc = get_encoding(default_encoding(bench))
+    runs = [run_optimizer(get_optimizer(name)(enc, seed=3), Oracle(t, enc, 40, seed=3)) for _ in range(2)]
+    a, b = runs
+    assert a.row.tolist() == b.row.tolist() and a.time.tolist() == b.time.tolist()
+    assert int((a.row >= 0).sum()) == 40 and float(a.time.max()) == 40.0  # 40 evaluations, each costing 1
+    assert (a.regret[a.row >= 0] >= 0).all()
+
+
+def test_data_info_describes_a_benchmark(raw, capsys: pytest.CaptureFixture[str]) -> None:
+    from nasbench_bench.cli import main
+
+    assert main(["data", "info", "tnb101-macro-room_layout"]) == 0
+    out = capsys.readouterr().out
+    best = max(float(r["val_accuracy"]) for r in raw["macro"]["room_layout"])
+    assert "negative L2 loss" in out and "taskonomy" in out and "unit" in out and f"{best:.6g}" in out
+    assert SHA["macro"][1] in out and "zen_time" in out

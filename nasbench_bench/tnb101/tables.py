@@ -224,9 +224,9 @@ def load_tnb101(space: str, task: str, cache: str | os.PathLike[str] | None = No
     info = TASKS[task]
     n = len(arrays["cell_ids"])
     value = np.asarray(arrays[task], dtype=np.float64)
-    unit = "fraction (recorded in percent)" if info.percent else "as recorded"
-    sees = (f"the final validation {info.metric} of the cell on {task} ({info.field}, {unit}), one value per cell, "
-            "the same every time the cell is evaluated")
+    unit = "recorded in percent, here a fraction" if info.percent else "as recorded"
+    sees = (f"the final validation {info.metric} of the cell on {task} (TransNAS-Bench-101's {info.field}, {unit}); "
+            "one value per cell, the same every time the cell is evaluated")
     notes = (f"TransNAS-Bench-101 {space} space, task {task} ({info.description}; Taskonomy images). One value per "
              f"cell and no test split: the search and the regret see the same number (validation {info.metric}). "
              "No training times recorded: unit cost (train_time 1.0 per evaluation; budgets count evaluations).")
