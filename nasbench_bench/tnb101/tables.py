@@ -229,7 +229,9 @@ def load_tnb101(space: str, task: str, cache: str | os.PathLike[str] | None = No
             "one value per cell, the same every time the cell is evaluated")
     notes = (f"TransNAS-Bench-101 {space} space, task {task} ({info.description}; Taskonomy images). One value per "
              f"cell and no test split: the search and the regret see the same number (validation {info.metric}). "
-             "No training times recorded: unit cost (train_time 1.0 per evaluation; budgets count evaluations).")
+             "No training times recorded: unit cost (train_time 1.0 per evaluation; budgets count evaluations). The "
+             "budget axis has one entry, 1 = the end of the benchmark's own training schedule (these files record "
+             "no epoch count).")
     return Table(
         name=f"tnb101-{space}-{task}",
         budgets=np.array([1], dtype=np.int64),
