@@ -28,7 +28,9 @@ __all__ = [
     "benchmark",
     "benchmark_family",
     "benchmark_names",
+    "catalog",
     "clear_cache",
+    "table_facts",
     "cost_unit",
     "default_encoding",
     "domain",
@@ -46,6 +48,8 @@ FAMILIES: tuple[str, ...] = (
     "nasbench_bench.nb201",
     "nasbench_bench.tnb101.micro",
     "nasbench_bench.tnb101.macro",
+    "nasbench_bench.graph",
+    "nasbench_bench.graph.proteins",
 )
 
 
@@ -144,7 +148,7 @@ SUITES: dict[str, tuple[str, tuple[str, ...] | None, Callable[[Benchmark], bool]
               lambda b: True),
     "tnb101": ("every TransNAS-Bench-101 task, micro and macro spaces", ("tnb101-micro", "tnb101-macro"),
                lambda b: True),
-    "graph": ("every NAS-Bench-Graph dataset", ("graph",), lambda b: True),
+    "graph": ("every NAS-Bench-Graph dataset", ("graph", "graph-proteins"), lambda b: True),
     "tabular": ("the tabular MLP tasks (HPOLib FCNet, HPOBench MLP)", ("fcnet", "hpobench"), lambda b: True),
     "macro": ("NAS-Bench-Macro", ("macro",), lambda b: True),
     "real": ("every real benchmark that runs offline (ships with the package)", None, lambda b: True),
@@ -173,6 +177,37 @@ def suite(name: str) -> tuple[str, ...]:
     if not out:
         raise KeyError(f"suite {name!r} has no registered benchmarks")
     return tuple(out)
+
+
+def table_facts(table: Table) -> dict[str, str]:
+    """What a table measures, in short phrases: metric (with its direction), what the search sees, what regret is
+    measured on, and its cost model (the table's ``meta`` sentences where the family wrote them)."""
+    meta = table.meta
+    metric = table.metric + ("" if table.maximize else " (minimised)")
+    trials = "one drawn trial's" if table.max_trials > 1 else "the (single) recorded"
+    sees = meta.get("search_sees") or f"{trials} validation {table.metric}"
+    if meta.get("regret_on"):
+        regret = meta["regret_on"]
+    elif table.score_metric == "test":
+        regret = f"mean test {table.metric} at budget {table.top_budget}"
+    else:
+        regret = f"mean validation {table.metric} at budget {table.top_budget} (no test split)"
+    cost = {"recorded": "recorded", "derived": "DERIVED", "unit": "unit (evaluations)"}[table.cost_model]
+    return {"metric": metric, "search_sees": str(sees), "regret_on": str(regret), "cost": cost}
+
+
+def catalog(names: list[str] | None = None) -> list[dict[str, str]]:
+    """One row per benchmark (default: every registered one that needs no user data): name, domain, cells and
+    :func:`table_facts`; loads each table."""
+    rows = []
+    for name in names if names is not None else benchmark_names():
+        b = benchmark(name)
+        if b.data_path is not None and names is None:
+            continue
+        t = load_benchmark(name)
+        kind = "SYNTHETIC " if t.synthetic else ""
+        rows.append({"name": name, "domain": kind + b.domain, "cells": f"{t.n_cells:,}", **table_facts(t)})
+    return rows
 
 
 def synthetic_benchmarks() -> frozenset[str]:

@@ -591,6 +591,8 @@ class Oracle:
     def _stop_reason(self) -> str:
         if self.max_evaluations is not None and len(self._t) >= self.max_evaluations:
             return f"max_evaluations={self.max_evaluations} reached"
+        if self.table.cost_model == "unit":
+            return f"budget of {self.time_budget:g} evaluations spent (unit cost: {self.clock:g} charged)"
         return f"time budget {self.time_budget:g} s spent (clock {self.clock:.1f} s)"
 
     def trajectory(self) -> Trajectory:

@@ -366,7 +366,7 @@ def space_distributions_figure(sa: SpaceAnalysis) -> Figure:
         ax.step(grp["value"], grp["ecdf"], where="post", color=colors[int(budget)], ls=ls, lw=1.5, label=label)
     has = set(sa.ecdfs["metric"])
     if {"valid", "test"} & has:
-        ax_acc.set_xlabel("accuracy (mean over trials)")
+        ax_acc.set_xlabel(f"{sa.metric} (mean over trials)")
         ax_acc.set_ylabel("fraction of cells (ECDF)")
         ax_acc.legend(fontsize=7)
         ax_acc.grid(True, alpha=0.3)
@@ -389,7 +389,7 @@ def space_distributions_figure(sa: SpaceAnalysis) -> Figure:
             ax_noise.text(0.02, 0.97, f"no noise (0) drawn at {floor:.0e}", transform=ax_noise.transAxes, fontsize=8,
                           va="top")
         ax_noise.set_xscale("log")
-        ax_noise.set_xlabel(f"max - min validation accuracy over trials, budget {sa.budgets[-1]}")
+        ax_noise.set_xlabel(f"max - min validation {sa.metric} over trials, budget {sa.budgets[-1]}")
         ax_noise.grid(True, alpha=0.3)
     else:
         _missing(ax_noise, "fewer than 2 trials per cell: no trial noise")
@@ -413,7 +413,7 @@ def space_cost_figure(sa: SpaceAnalysis) -> Figure:
         fig.colorbar(hb, ax=ax, label="cells")
         ax.set_xlabel(label)
         ax.set_ylabel(sa.score_label)
-    fig.suptitle(_title(f"{sa.name}: cost vs accuracy", sa.synthetic), color="red" if sa.synthetic else "black")
+    fig.suptitle(_title(f"{sa.name}: cost vs {sa.metric}", sa.synthetic), color="red" if sa.synthetic else "black")
     return fig
 
 
@@ -433,7 +433,7 @@ def space_ops_figure(sa: SpaceAnalysis) -> Figure:
         ax.set_ylabel(f"{sa.score_label}\n(median, band: 25-75 %)")
         ax.legend(fontsize=8)
         ax.grid(True, alpha=0.3)
-    fig.suptitle(_title(f"{sa.name}: accuracy by op composition", sa.synthetic),
+    fig.suptitle(_title(f"{sa.name}: {sa.metric} by op composition", sa.synthetic),
                  color="red" if sa.synthetic else "black")
     return fig
 

@@ -80,7 +80,7 @@ def test_unit_cost_budget_counts_evaluations() -> None:
     n = 0
     from nasbench_bench.oracle import BudgetExhausted
 
-    with pytest.raises(BudgetExhausted):
+    with pytest.raises(BudgetExhausted, match="5 evaluations"):
         while True:
             oracle.evaluate(np.array([float(rng.integers(3))]))
             n += 1

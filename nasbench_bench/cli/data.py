@@ -112,50 +112,42 @@ def _summary(m: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _benchmark_info(name: str) -> str:
-    """What ``data info BENCHMARK`` prints: the table's size, metric, what the search sees, regret, cost, source."""
-    import numpy as np
-
+def _benchmark_info(name: str) -> int:
+    """Describe a registered benchmark's table: size, metric, what the search sees and regret is on, cost, source."""
     from nasbench_bench.benchmarks import benchmark, load_benchmark
-    from nasbench_bench.table import COST_MODELS
 
-    b = benchmark(name)
-    t = load_benchmark(name)
-    meta = t.meta
-    lo, hi = float(np.nanmin(t.score)), float(np.nanmax(t.score))
-    lines = [f"{name}: {b.description}", f"  table         {t.describe()}",
-             f"  domain        {meta.get('domain', b.domain)}" + (f"   task {meta['task']}" if "task" in meta else ""),
-             f"  metric        {t.metric}, {t.direction}; score range {t.recorded(lo):.6g} .. {t.recorded(hi):.6g} "
-             f"(as recorded), optimum {t.recorded(t.best_score):.6g}"]
-    for key, label in (("search_sees", "search sees"), ("regret_on", "regret on")):
+    table = load_benchmark(name)
+    meta = table.meta
+    print(f"{name}: {benchmark(name).description}")
+    print(f"  {table.describe()}")
+    print(f"  metric        {table.metric} ({table.direction}); score metric {table.score_metric}")
+    print(f"  cost model    {table.cost_model}: budget in {table.cost_unit}")
+    for key in ("domain", "task", "search_sees", "regret_on"):
         if key in meta:
-            lines.append(f"  {label:13} {meta[key]}")
-    lines.append(f"  cost model    {t.cost_model}: {COST_MODELS[t.cost_model]}")
-    for col, what in dict(meta.get("columns", {})).items():
-        lines.append(f"  column        {col}: {what}")
+            print(f"  {key:<13} {meta[key]}")
+    for col, unit in meta.get("columns", {}).items():
+        print(f"  column        {col}: {unit}")
     src = meta.get("source")
     if isinstance(src, dict):
-        lines += [f"  source        {k}: {v}" for k, v in src.items()]
-    elif src:
-        lines.append(f"  source        {src}")
+        print("  source        " + "; ".join(f"{k} {v}" for k, v in src.items() if not isinstance(v, dict)))
     if meta.get("notes"):
-        lines.append(f"  notes         {meta['notes']}")
-    if t.synthetic:
-        lines.append("  SYNTHETIC DATA -- not real results")
-    return "\n".join(lines)
+        print(f"  notes         {meta['notes']}")
+    if table.synthetic:
+        print("  SYNTHETIC DATA")
+    return 0
 
 
 def cmd_info(args: argparse.Namespace) -> int:
     from nasbench_bench import store
-    from nasbench_bench.benchmarks import benchmark_names
     from nasbench_bench.nb101.cache import default_cache_path, read_manifest, scan_tfrecord
 
     path = Path(args.path)
-    if not path.exists() and args.path in benchmark_names():
-        print(_benchmark_info(args.path))
-        return 0
     if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist (nor is it a benchmark name: {', '.join(benchmark_names())})")
+        from nasbench_bench.benchmarks import benchmark_names
+
+        if args.path in benchmark_names():
+            return _benchmark_info(args.path)
+        raise FileNotFoundError(f"{path} does not exist (and is not a benchmark name)")
     if path.is_file():
         cache = default_cache_path(path, args.cache_dir)
         if store.existing_cache(cache) is not None:
@@ -206,9 +198,9 @@ def register(subparsers: Any) -> None:
     e.add_argument("-q", "--quiet", action="store_true")
     e.set_defaults(func=cmd_enumerate)
 
-    i = sub.add_parser("info", help="describe a benchmark by name (size, metric, what the search sees, regret, cost "
-                       "model, source), or summarise a .tfrecord file or a converted NAS-Bench-101 cache")
-    i.add_argument("path", help="a benchmark name (e.g. tnb101-micro-jigsaw), a .tfrecord file or a cache directory")
+    i = sub.add_parser("info", help="summarise a .tfrecord file (records, cells, budgets, synthetic or not), a "
+                       "converted cache, or a registered benchmark by name (e.g. graph-cora)")
+    i.add_argument("path", help="file, NAS-Bench-101 cache directory, or benchmark name")
     i.add_argument("--cache-dir")
     i.add_argument("-q", "--quiet", action="store_true", help="no progress bar while scanning a .tfrecord")
     i.set_defaults(func=cmd_info)
