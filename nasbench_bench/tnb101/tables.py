@@ -224,9 +224,10 @@ def load_tnb101(space: str, task: str, cache: str | os.PathLike[str] | None = No
     info = TASKS[task]
     n = len(arrays["cell_ids"])
     value = np.asarray(arrays[task], dtype=np.float64)
-    unit = "recorded in percent, here a fraction" if info.percent else "as recorded"
-    sees = (f"the final validation {info.metric} of the cell on {task} (TransNAS-Bench-101's {info.field}, {unit}); "
-            "one value per cell, the same every time the cell is evaluated")
+    what = "cell" if space == "micro" else "network"
+    unit = ", percent -> fraction" if info.percent else ""
+    sees = (f"Final validation {info.metric} ({info.field}{unit}); one value per {what}, the same at every "
+            "evaluation.")
     notes = (f"TransNAS-Bench-101 {space} space, task {task} ({info.description}; Taskonomy images). One value per "
              f"cell and no test split: the search and the regret see the same number (validation {info.metric}). "
              "No training times recorded: unit cost (train_time 1.0 per evaluation; budgets count evaluations). The "
@@ -252,8 +253,8 @@ def load_tnb101(space: str, task: str, cache: str | os.PathLike[str] | None = No
             "domain": "taskonomy",
             "task": task,
             "space": space,
-            "search_sees": sees[0].upper() + sees[1:] + ".",
-            "regret_on": f"The same validation {info.metric} the search sees (one value per cell, no test split).",
+            "search_sees": sees,
+            "regret_on": f"The same validation {info.metric} (no test split).",
             "source": _source(space),
             "notes": notes,
             "columns": {
