@@ -101,8 +101,9 @@ def op_counts(table: Table, family: str) -> tuple[tuple[str, ...], np.ndarray] |
 
     ``nb101``: the stored (pruned) cell's middle vertices (``NB101Table.ops``); ``nb201``: the 6 edges of the cell
     id (``none`` and ``skip_connect`` count as ops there, as in NAS-Bench-201); ``macro``: the 8 layers' blocks
-    (Identity counts as a block); ``graph``/``graph-proteins``: the 4 computing nodes of the architecture's
-    representative (``skip`` counts).
+    (Identity counts as a block); ``tnb101-micro``: the 6 edges' ops; ``tnb101-macro``: the modules of each kind
+    (codes 1-4); ``graph``/``graph-proteins``: the 4 computing nodes of the architecture's representative
+    (``skip`` counts).
     """
     if family == "nb101" and getattr(table, "ops", None) is not None:
         from nasbench_bench.nb101.spec import OPS
@@ -118,6 +119,10 @@ def op_counts(table: Table, family: str) -> tuple[tuple[str, ...], np.ndarray] |
         digits = np.frombuffer(np.ascontiguousarray(table.cell_ids).tobytes(), dtype=np.uint8).reshape(
             table.n_cells, -1) - ord("0")
         return names, np.stack([(digits == k).sum(axis=1) for k in range(len(names))], axis=1)
+    if family in ("tnb101-micro", "tnb101-macro"):
+        from nasbench_bench.tnb101.encoding import op_composition
+
+        return op_composition(table.cell_ids, family.removeprefix("tnb101-"))
     if family in ("graph", "graph-proteins"):
         from nasbench_bench.graph.space import op_counts as graph_op_counts
 
