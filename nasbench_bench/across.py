@@ -59,7 +59,10 @@ FRACTIONS = np.geomspace(0.01, 1.0, 60)
 
 def _done(runs: pd.DataFrame) -> pd.DataFrame:
     rn = runs[runs["status"] == "done"].copy()
-    rn["norm_ref"] = rn["best_score"].astype(float) - rn["median_score"].astype(float)
+    nan = pd.Series(np.nan, index=rn.index)
+    rn["norm_ref"] = rn.get("best_score", nan).astype(float) - rn.get("median_score", nan).astype(float)
+    if "domain" not in rn:
+        rn["domain"] = ""
     return rn
 
 

@@ -46,8 +46,11 @@ __all__ = [
 FAMILIES: tuple[str, ...] = (
     "nasbench_bench.nb101",
     "nasbench_bench.nb201",
+    "nasbench_bench.tnb101.micro",
+    "nasbench_bench.tnb101.macro",
     "nasbench_bench.graph",
     "nasbench_bench.graph.proteins",
+    "nasbench_bench.macro",
     "nasbench_bench.fcnet",
     "nasbench_bench.hpobench",
 )
@@ -146,7 +149,8 @@ def domain(name: str) -> str:
 SUITES: dict[str, tuple[str, tuple[str, ...] | None, Callable[[Benchmark], bool]]] = {
     "nb201": ("every real NAS-Bench-201 table (3 datasets x 200 epochs / 12 epochs / both)", ("nb201",),
               lambda b: True),
-    "tnb101": ("every TransNAS-Bench-101 task, micro and macro spaces", ("tnb101",), lambda b: True),
+    "tnb101": ("every TransNAS-Bench-101 task, micro and macro spaces", ("tnb101-micro", "tnb101-macro"),
+               lambda b: True),
     "graph": ("every NAS-Bench-Graph dataset", ("graph", "graph-proteins"), lambda b: True),
     "tabular": ("the tabular MLP tasks (HPOLib FCNet, HPOBench MLP)", ("fcnet", "hpobench"), lambda b: True),
     "macro": ("NAS-Bench-Macro", ("macro",), lambda b: True),

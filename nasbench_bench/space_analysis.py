@@ -51,7 +51,8 @@ METRICS = {"valid": "valid_acc", "test": "test_acc", "train": "train_acc", "time
 # -- per-cell values ---------------------------------------------------------------------------------------------
 def cell_metric(table: Table, metric: str) -> np.ndarray | None:
     """(N, E) mean over recorded trials of ``metric`` ('valid', 'test', 'train', 'time'); None if the table lacks
-    it (no array, no finite value at all, or 'time' on a unit-cost table). Cells without a recorded trial are NaN."""
+    it (no array, or no finite value at all; 'time' on a unit-cost table, whose 1.0 is not a recorded time). Cells
+    without a recorded trial are NaN."""
     arr = getattr(table, METRICS[metric])
     if arr is None or (metric == "time" and table.cost_model == "unit"):  # unit cost: 1.0 stands for "not recorded"
         return None
@@ -81,6 +82,9 @@ def cell_parameters(table: Table) -> tuple[np.ndarray, str] | None:
     params = getattr(table, "trainable_parameters", None)
     if params is not None:
         return np.asarray(params, dtype=np.float64), "trainable parameters"
+    columns = getattr(table, "columns", None) or {}
+    if "params" in columns:  # a real per-cell column (Table.columns), e.g. NAS-Bench-Macro's parameter counts
+        return np.asarray(columns["params"], dtype=np.float64), "parameters"
     size = getattr(table, "model_size", None)
     if size is not None:
         with warnings.catch_warnings():
@@ -96,20 +100,29 @@ def op_counts(table: Table, family: str) -> tuple[tuple[str, ...], np.ndarray] |
     """Op names and the (N, n_ops) count of each op per cell, or None when the family's ops are unknown.
 
     ``nb101``: the stored (pruned) cell's middle vertices (``NB101Table.ops``); ``nb201``: the 6 edges of the cell
-    id (``none`` and ``skip_connect`` count as ops there, as in NAS-Bench-201); ``graph``/``graph-proteins``: the 4
-    computing nodes of the architecture's representative (``skip`` counts).
+    id (``none`` and ``skip_connect`` count as ops there, as in NAS-Bench-201); ``macro``: the 8 layers' blocks
+    (Identity counts as a block); ``tnb101-micro``: the 6 edges' ops; ``tnb101-macro``: the modules of each kind
+    (codes 1-4); ``graph``/``graph-proteins``: the 4 computing nodes of the architecture's representative
+    (``skip`` counts).
     """
     if family == "nb101" and getattr(table, "ops", None) is not None:
         from nasbench_bench.nb101.spec import OPS
 
         labels = np.asarray(table.ops)
         return tuple(OPS), np.stack([(labels == k).sum(axis=1) for k in range(len(OPS))], axis=1)
-    if family == "nb201":
-        from nasbench_bench.nb201.encoding import NB201_OPS
+    if family in ("nb201", "macro"):  # cell ids are one op digit per edge (nb201) or per layer (macro)
+        if family == "nb201":
+            from nasbench_bench.nb201.encoding import NB201_OPS as names
+        else:
+            from nasbench_bench.macro.encoding import BLOCKS as names
 
         digits = np.frombuffer(np.ascontiguousarray(table.cell_ids).tobytes(), dtype=np.uint8).reshape(
             table.n_cells, -1) - ord("0")
-        return NB201_OPS, np.stack([(digits == k).sum(axis=1) for k in range(len(NB201_OPS))], axis=1)
+        return names, np.stack([(digits == k).sum(axis=1) for k in range(len(names))], axis=1)
+    if family in ("tnb101-micro", "tnb101-macro"):
+        from nasbench_bench.tnb101.encoding import op_composition
+
+        return op_composition(table.cell_ids, family.removeprefix("tnb101-"))
     if family in ("graph", "graph-proteins"):
         from nasbench_bench.graph.space import op_counts as graph_op_counts
 

@@ -200,5 +200,5 @@ def test_data_info_describes_a_benchmark_by_name(capsys: pytest.CaptureFixture[s
 
     assert main(["data", "info", "graph-proteins"]) == 0
     out = capsys.readouterr().out
-    assert "2,021 cells" in out and "ROC-AUC" in out and "unit: budget in evaluations" in out
+    assert "2,021 cells" in out and "ROC-AUC" in out and "the budget counts evaluations" in out
     assert SHA["proteins"] in out and "domain        graph" in out

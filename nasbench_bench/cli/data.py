@@ -112,42 +112,46 @@ def _summary(m: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _benchmark_info(name: str) -> int:
-    """Describe a registered benchmark's table: size, metric, what the search sees and regret is on, cost, source."""
-    from nasbench_bench.benchmarks import benchmark, load_benchmark
+def _table_info(name: str) -> int:
+    """Describe registered benchmark ``name`` from its table (loaded, so converted on first use)."""
+    from nasbench_bench.benchmarks import load_benchmark
+    from nasbench_bench.table import COST_MODELS
 
-    table = load_benchmark(name)
-    meta = table.meta
-    print(f"{name}: {benchmark(name).description}")
-    print(f"  {table.describe()}")
-    print(f"  metric        {table.metric} ({table.direction}); score metric {table.score_metric}")
-    print(f"  cost model    {table.cost_model}: budget in {table.cost_unit}")
+    t = load_benchmark(name)
+    m = t.meta
+    print(f"{name}: {t.describe()}")
     for key in ("domain", "task", "search_sees", "regret_on"):
-        if key in meta:
-            print(f"  {key:<13} {meta[key]}")
-    for col, unit in meta.get("columns", {}).items():
-        print(f"  column        {col}: {unit}")
-    src = meta.get("source")
+        if m.get(key):
+            print(f"  {key:<12}  {m[key]}")
+    print(f"  metric        {t.metric} ({t.direction}); score metric {t.score_metric}")
+    print(f"  cost model    {t.cost_model}: {COST_MODELS[t.cost_model]}")
+    described = m.get("columns", {})
+    for col in t.columns:
+        print(f"  column        {col}: {described.get(col, '(undocumented)')}")
+    src = m.get("source")
     if isinstance(src, dict):
-        print("  source        " + "; ".join(f"{k} {v}" for k, v in src.items() if not isinstance(v, dict)))
-    if meta.get("notes"):
-        print(f"  notes         {meta['notes']}")
-    if table.synthetic:
+        for k in ("repository", "package", "commit", "version", "file", "sha256", "licence"):
+            if src.get(k):
+                print(f"  {'source ' + k:<13} {src[k]}")
+    if m.get("notes"):
+        print(f"  notes         {m['notes']}")
+    if m.get("path"):
+        print(f"  cache         {m['path']}")
+    if t.synthetic:
         print("  SYNTHETIC DATA")
     return 0
 
 
 def cmd_info(args: argparse.Namespace) -> int:
     from nasbench_bench import store
+    from nasbench_bench.benchmarks import benchmark_names
     from nasbench_bench.nb101.cache import default_cache_path, read_manifest, scan_tfrecord
 
     path = Path(args.path)
+    if not path.exists() and args.path in benchmark_names() and args.path != "nb101":
+        return _table_info(args.path)
     if not path.exists():
-        from nasbench_bench.benchmarks import benchmark_names
-
-        if args.path in benchmark_names():
-            return _benchmark_info(args.path)
-        raise FileNotFoundError(f"{path} does not exist (and is not a benchmark name)")
+        raise FileNotFoundError(f"{path} does not exist (nor is it a registered benchmark other than nb101)")
     if path.is_file():
         cache = default_cache_path(path, args.cache_dir)
         if store.existing_cache(cache) is not None:
@@ -199,8 +203,8 @@ def register(subparsers: Any) -> None:
     e.set_defaults(func=cmd_enumerate)
 
     i = sub.add_parser("info", help="summarise a .tfrecord file (records, cells, budgets, synthetic or not), a "
-                       "converted cache, or a registered benchmark by name (e.g. graph-cora)")
-    i.add_argument("path", help="file, NAS-Bench-101 cache directory, or benchmark name")
+                       "converted NAS-Bench-101 cache, or a registered benchmark's table (e.g. macro-cifar10)")
+    i.add_argument("path", help="a file, a cache directory, or a benchmark name")
     i.add_argument("--cache-dir")
     i.add_argument("-q", "--quiet", action="store_true", help="no progress bar while scanning a .tfrecord")
     i.set_defaults(func=cmd_info)

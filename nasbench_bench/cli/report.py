@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import re
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -166,6 +167,10 @@ def across_frames(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame,
             raise UsageError(f"--across: {exc.args[0]}") from None
         want = [b for b in have if b in members]
     if len(want) < 2:
+        return None
+    if "median_score" not in runs or runs["median_score"].isna().all():
+        print("note: no cross-benchmark analysis: the runs record no median score (run files of an older version; "
+              "rerun them into a new directory)", file=sys.stderr)
         return None
     results = load_results(args.results)
     keep_r = results["benchmark"].astype(str).isin(want).to_numpy()

@@ -40,8 +40,12 @@ def positive_float(text: str) -> float:
     return value
 
 
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults in the option help; the epilog (one benchmark per line) kept as written."""
+
+
 def register(subparsers: Any) -> None:
-    from nasbench_bench.benchmarks import benchmark_names, suite_names
+    from nasbench_bench.benchmarks import benchmark, benchmark_names, families, suite_names
 
     p = subparsers.add_parser(
         "run",
@@ -51,7 +55,9 @@ def register(subparsers: Any) -> None:
             "flags; flags override the file's keys. Finished runs are skipped, so rerunning the same command "
             "resumes an interrupted experiment and retries failed runs."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_Formatter,
+        epilog="benchmarks (`nasbench-bench benchmarks` prints what each one's search sees and what its regret is "
+               "on, from its table):\n" + "\n".join(f"  {n}: {benchmark(n).description}" for n in benchmark_names()),
     )
     p.add_argument("experiment", nargs="?", help="experiment TOML file (optional if --benchmark etc. are given)")
     p.add_argument("--benchmark", help="benchmark, or a comma-separated list: " + ", ".join(benchmark_names()))
@@ -60,7 +66,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--seeds", help="seeds: ranges and lists, e.g. 0-499 or 0,3,10-12 (inclusive)")
     p.add_argument("--budget", help="budget per run: simulated seconds, or evaluations on unit-cost tables (no "
                    "recorded cost); default without a file: 1e7")
-    p.add_argument("--encoding", help="search encoding: A, B, C (nb101) or nb201 (default: per benchmark)")
+    p.add_argument("--encoding", help="search encoding (default: the benchmark family's): " + "; ".join(
+        f"{f.name}: {', '.join(f.encodings)}" for f in families()))
     p.add_argument("--max-evaluations", type=positive_int,
                    help="end each run after this many evaluations (part of the run's setting)")
     p.add_argument("--plugin", action="append", metavar="MODULE",
