@@ -10,7 +10,7 @@ command line uses; its flags override the file's keys). The TOML keys::
     seeds = "0-499"                   # "0-9,20,30-31", a list [0, 1, 2] or an int N (= 0..N-1)
     time_budget = 1e7                 # simulated seconds (evaluations on unit-cost tables), or a rule
                                       #   comparable across tables: "100 evaluations" = 100 x the table's
-                                      #   median evaluation cost (unit-cost tables: 100), resolved per table
+                                      #   mean evaluation cost (unit-cost tables: 100), resolved per table
     encoding = "A"                    # optional: default A for nb101, nb201 for nb201-*/toy
     max_evaluations = 100000          # optional: end each run after this many evaluations (part of its setting)
     workers = 8                       # optional: simulated parallel workers per run (default 1 = sequential;
@@ -143,11 +143,11 @@ def parse_budget_rule(value: Any) -> float | None:
 
 def resolve_budget_rule(n_evaluations: float, benchmarks: Sequence[str], data: str | None = None
                         ) -> dict[str, float]:
-    """Per benchmark, ``n_evaluations`` x its table's median evaluation cost (``Table.median_cost``; 1 on
+    """Per benchmark, ``n_evaluations`` x its table's mean evaluation cost (``Table.mean_cost``; 1 on
     unit-cost tables, so the budget is then ``n_evaluations`` evaluations)."""
     from nasbench_bench.benchmarks import load_benchmark
 
-    return {b: float(n_evaluations * load_benchmark(b, data).median_cost) for b in benchmarks}
+    return {b: float(n_evaluations * load_benchmark(b, data).mean_cost) for b in benchmarks}
 
 
 def parse_budget(value: Any) -> float:
@@ -241,7 +241,7 @@ class Experiment:
     def budget_text(self) -> str:
         """What the budget is, in one phrase (the rule when there is one)."""
         if self.budget_rule is not None:
-            return f"{self.budget_rule:g} evaluations (x each table's median evaluation cost)"
+            return f"{self.budget_rule:g} evaluations (x each table's mean evaluation cost)"
         return f"{self.time_budget:g}"
 
     def settings(self, benchmark: str, optimizer: OptimizerSpec) -> dict[str, Any]:

@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--optimizers", default=OPTIMIZERS, help=f"default: {OPTIMIZERS}")
     parser.add_argument("--seeds", default="0-1")
     parser.add_argument("--budget", default="40 evaluations",
-                        help="budget per run (default: 40 evaluations = 40 x each table's median cost)")
+                        help="budget per run (default: 40 evaluations = 40 x each table's mean cost)")
     parser.add_argument("--jobs", type=int, default=2)
 
 
