@@ -47,7 +47,8 @@ def _load(dataset: str, path: Path | None) -> Table:
 
 FAMILY = BenchmarkFamily(
     name="graph",
-    benchmarks=tuple(Benchmark(f"graph-{d}", partial(_load, d), describe(d), cost_unit="evaluations")
+    benchmarks=tuple(Benchmark(f"graph-{d}", partial(_load, d), describe(d), cost_unit="evaluations",
+                               domain="graph")
                      for d in DATASETS),
     encodings={"graph": EncodingGraph},
     default_encoding="graph",

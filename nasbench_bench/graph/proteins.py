@@ -24,7 +24,8 @@ def _load(path: Path | None) -> Table:
 
 FAMILY = BenchmarkFamily(
     name="graph-proteins",
-    benchmarks=(Benchmark("graph-proteins", _load, describe("proteins"), cost_unit="evaluations"),),
+    benchmarks=(Benchmark("graph-proteins", _load, describe("proteins"), cost_unit="evaluations",
+                          domain="graph"),),
     encodings={"graph-proteins": EncodingGraphProteins},
     default_encoding="graph-proteins",
 )

@@ -226,8 +226,7 @@ def load_tnb101(space: str, task: str, cache: str | os.PathLike[str] | None = No
     value = np.asarray(arrays[task], dtype=np.float64)
     what = "cell" if space == "micro" else "network"
     unit = ", percent -> fraction" if info.percent else ""
-    sees = (f"Final validation {info.metric} ({info.field}{unit}); one value per {what}, the same at every "
-            "evaluation.")
+    sees = f"the final validation {info.metric} ({info.field}{unit}; one value per {what})"
     notes = (f"TransNAS-Bench-101 {space} space, task {task} ({info.description}; Taskonomy images). One value per "
              f"cell and no test split: the search and the regret see the same number (validation {info.metric}). "
              "No training times recorded: unit cost (train_time 1.0 per evaluation; budgets count evaluations). The "
@@ -254,7 +253,7 @@ def load_tnb101(space: str, task: str, cache: str | os.PathLike[str] | None = No
             "task": task,
             "space": space,
             "search_sees": sees,
-            "regret_on": f"The same validation {info.metric} (no test split).",
+            "regret_on": f"the same validation {info.metric} (no test split)",
             "source": _source(space),
             "notes": notes,
             "columns": {
