@@ -64,7 +64,9 @@ class NB101Table(Table):
     """NAS-Bench-101 metrics, rows sorted by module hash (``cell_ids``, 'S32').
 
     ``train_time``/``train_acc``/``valid_acc``/``test_acc`` are the final values (end of training,
-    ``evaluation_data[2]``); the ``halfway_*`` arrays are ``evaluation_data[1]``. ``ops`` holds labels:
+    ``evaluation_data[2]``); the ``halfway_*`` arrays are ``evaluation_data[1]``. ``file_order`` (when the table
+    was converted from a file) lists the rows in the order their cells first appear in it (the official API's
+    ``hash_iterator()`` order). ``ops`` holds labels:
     -1 input, -2 output, 0/1/2 = index in :data:`~nasbench_bench.nb101.spec.OPS`, -3 padding; ``matrices``
     are the stored (pruned) adjacency matrices in the top-left ``num_vertices`` corner.
     """
@@ -78,10 +80,13 @@ class NB101Table(Table):
     halfway_valid_acc: np.ndarray
     halfway_test_acc: np.ndarray
     total_time: np.ndarray  # (N, E, T) float64
+    file_order: np.ndarray | None = None  # (N,) rows in the order the cells first appear in the source file
 
     def __post_init__(self) -> None:
         super().__post_init__()
         n = self.n_cells
+        if self.file_order is not None and self.file_order.shape != (n,):
+            raise ValueError(f"NB101Table: file_order has shape {self.file_order.shape}, expected ({n},)")
         shape3 = self.valid_acc.shape
         for name in ("halfway_train_time", "halfway_train_acc", "halfway_valid_acc", "halfway_test_acc",
                      "total_time"):
@@ -354,6 +359,7 @@ def _assemble(hashes, cell_nv, cell_params, cell_mats, cell_labels, rec_cell, re
     values = np.frombuffer(vals, dtype=np.float64).reshape(-1, len(TRIAL_ARRAYS))[rec_order]
     arrays: dict[str, np.ndarray] = {
         "hashes": hs[order],
+        "file_order": rank.astype(np.int32),
         "budgets": budgets,
         "n_trials": counts.reshape(n, e).astype(np.int8),
         "num_vertices": nv,
@@ -393,6 +399,8 @@ def table_arrays(table: NB101Table, source: dict[str, Any] | None = None
                  ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """(arrays, manifest) of an in-memory table, as the table store writes them."""
     arrays = {name: np.ascontiguousarray(getattr(table, field)) for name, field in _TABLE_ARRAYS.items()}
+    if table.file_order is not None:
+        arrays["file_order"] = np.ascontiguousarray(table.file_order)
     budgets = arrays["budgets"].tolist()
     manifest: dict[str, Any] = {
         "source": source or {"name": table.name},
@@ -451,5 +459,6 @@ def table_from_arrays(arrays: dict[str, np.ndarray], manifest: dict[str, Any], p
         name=table_name(manifest.get("variant", "custom"), synthetic),
         synthetic=synthetic,
         meta=meta,
+        file_order=arrays.get("file_order"),  # absent in caches written before it was recorded
         **{field: arrays[name] for name, field in _TABLE_ARRAYS.items()},
     )
