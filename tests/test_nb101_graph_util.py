@@ -124,6 +124,7 @@ def test_hash_module():
         m = [m, m.astype(bool), m.astype(float), m * rng.integers(1, 3, (n, n))][k % 4]
         labels = rng.integers(-2, 3, n).tolist()
         assert graph_util.hash_module(m, labels) == _reference_hash(m, labels)
+    assert graph_util.hash_module(np.zeros((0, 0), dtype=int), []) == _reference_hash(np.zeros((0, 0)), [])
     with pytest.raises(AssertionError):  # the official asserts sizes agree
         graph_util.hash_module(diamond, [-1, 0, -2])
     with pytest.raises(GraphShapeError):

@@ -22,6 +22,7 @@ then fails with ``KeyError`` when it looks the hash up).
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 from collections.abc import Sequence
 from typing import Any
@@ -111,34 +112,41 @@ def prune(matrix: np.ndarray, ops: Sequence[Any]) -> tuple[np.ndarray, list[Any]
 # -- the module hash ---------------------------------------------------------------------------------------------
 
 _md5 = hashlib.md5
-_INIT_HASH: dict[tuple[int, int, int], str] = {}
+try:  # CPython's own MD5: the same digests, less overhead per call than OpenSSL's for these short texts
+    from _md5 import md5 as _fast_md5
+except ImportError:  # pragma: no cover - other Pythons
+    _fast_md5 = hashlib.md5
+_INIT_HASH: dict[tuple[int, int, int], bytes] = {}
 
 
 def hash_dag(preds: Sequence[Sequence[int]], succs: Sequence[Sequence[int]], labels: Sequence[int]) -> str:
     """The official fingerprint of a 0/1 labelled graph given as neighbour lists, integer labels (fast path of
-    :func:`hash_module`; degrees are the neighbour counts)."""
+    :func:`hash_module`; degrees are the neighbour counts). Works on the hex digests as ASCII bytes."""
+    md5, hexlify, join = _fast_md5, binascii.hexlify, b"".join
     h = []
     for p, s, lab in zip(preds, succs, labels):
         key = (len(s), len(p), int(lab))  # (out-degree, in-degree, label), as the official text
         x = _INIT_HASH.get(key)
         if x is None:
-            x = _INIT_HASH[key] = _md5(str(key).encode("utf-8")).hexdigest()
+            x = _INIT_HASH[key] = _md5(str(key).encode("utf-8")).hexdigest().encode("ascii")
         h.append(x)
     verts = list(zip(range(len(h)), preds, succs))
     for _ in range(len(h)):
         new = []
         for v, p, s in verts:
             if len(p) > 1:
-                a = "".join(sorted([h[u] for u in p]))
+                a = join(sorted([h[u] for u in p]))
             else:
-                a = h[p[0]] if p else ""
+                a = h[p[0]] if p else b""
             if len(s) > 1:
-                b = "".join(sorted([h[w] for w in s]))
+                b = join(sorted([h[w] for w in s]))
             else:
-                b = h[s[0]] if s else ""
-            new.append(_md5(f"{a}|{b}|{h[v]}".encode()).hexdigest())
+                b = h[s[0]] if s else b""
+            new.append(hexlify(md5(b"%b|%b|%b" % (a, b, h[v])).digest()))
         h = new
-    return _md5(str(sorted(h)).encode("utf-8")).hexdigest()
+    # str(sorted(list of hex str)) is "['..', '..']" ("[]" for no vertex)
+    text = b"['" + b"', '".join(sorted(h)) + b"']" if h else b"[]"
+    return hexlify(md5(text).digest()).decode("ascii")
 
 
 def _plain(x: Any) -> Any:
