@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     root = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
     variants = ("only108", "full") if args.variant == "both" else (args.variant,)
-    print(f"bench first-load: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start; "
+    print(f"bench load: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start; "
           "SYNTHETIC official-format files of all 423,624 cells (invented values)")
     get_space()  # writing the files needs it; the 'convert' rows then find it built, as on a used machine
     for variant in variants:
