@@ -269,3 +269,27 @@ def test_a_backslash_before_a_closing_quote_is_not_a_string_end(tmp_path, base_r
     path = tmp_path / "f.tfrecord"
     write_records(path, text)
     _same_error(path)
+
+
+@pytest.mark.parametrize("builds", [True, False])
+def test_space_built_in_parallel_when_missing(nb101_full_file, monkeypatch, caplog, builds):
+    """A large file without a built space starts a build process and checks the hashes once it is there;
+    if the build fails, every hash is computed. (The build command is replaced: building takes ~30 s.)"""
+    from nasbench_bench.nb101.space import get_space
+
+    calls = []
+
+    def ready():
+        calls.append(1)
+        return get_space() if builds and len(calls) > 1 else None  # missing at the start, built at the end
+
+    monkeypatch.setattr(fastread, "_space_ready", ready)
+    monkeypatch.setattr(fastread, "_SPACE_MIN_BYTES", 0)
+    monkeypatch.setattr(fastread, "_BUILD_SPACE", ("-c", "pass" if builds else "import sys; sys.exit('no room')"))
+    with caplog.at_level("INFO", logger="nasbench_bench.nb101.fastread"):
+        _same(nb101_full_file)
+    assert "building the NAS-Bench-101 search space" in caplog.text
+    if builds:
+        assert "0 computed" in caplog.text
+    else:
+        assert "building the search space failed (exit code 1: no room)" in caplog.text and "0 against" in caplog.text

@@ -31,9 +31,11 @@ from __future__ import annotations
 import binascii
 import json
 import logging
-import multiprocessing
 import os
 import struct
+import subprocess
+import sys
+import tempfile
 import time
 from array import array
 from pathlib import Path
@@ -332,10 +334,19 @@ def _space_ready() -> Any:
         return None
 
 
-def _build_space_process() -> None:  # runs in a spawned process
-    from nasbench_bench.nb101.space import SearchSpace
+#: The command that builds the search space cache (a fresh interpreter: never re-runs the caller's script).
+_BUILD_SPACE = ("-c", "from nasbench_bench.nb101.space import SearchSpace; SearchSpace.load()")
 
-    SearchSpace.load()
+
+def _start_space_build() -> tuple[subprocess.Popen, Any]:
+    import nasbench_bench
+
+    env = dict(os.environ)
+    root = str(Path(nasbench_bench.__file__).resolve().parents[1])  # the same nasbench_bench as this process
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    err = tempfile.TemporaryFile()
+    return subprocess.Popen([sys.executable, *_BUILD_SPACE], env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=err), err
 
 
 class _Verifier:
@@ -346,13 +357,11 @@ class _Verifier:
         self.space = None if space is False else space if space is not None else _space_ready()
         self.proc: Any = None
         self.pending: list[tuple[np.ndarray, ...]] = []
-        self.by = "search space" if self.space is not None else "computed"
         self.n_space = self.n_computed = 0
         if self.space is None and space is None and size >= _SPACE_MIN_BYTES:
             log.info("building the NAS-Bench-101 search space (once, in parallel with reading %s) to verify "
                      "the cells' hashes", src.name)
-            self.proc = multiprocessing.get_context("spawn").Process(target=_build_space_process)
-            self.proc.start()
+            self.proc, self._err = _start_space_build()
 
     def add(self, hashes: np.ndarray, nv: np.ndarray, mats: np.ndarray, ops: np.ndarray, offsets: np.ndarray) -> None:
         batch = (hashes, nv, mats, ops, offsets)
@@ -365,12 +374,15 @@ class _Verifier:
         """Check everything still pending (waiting for the space being built, if it is)."""
         if self.proc is not None:
             t0 = time.perf_counter()
-            self.proc.join()
-            ok = self.proc.exitcode == 0
+            code = self.proc.wait()
             self.proc = None
-            self.space = _space_ready() if ok else None
+            self.space = _space_ready() if code == 0 else None
             if self.space is None:
-                log.warning("building the search space failed; hashing every cell instead")
+                self._err.seek(0)
+                last = self._err.read().decode(errors="replace").strip().splitlines()[-1:]
+                log.warning("building the search space failed (exit code %s%s); hashing every cell instead", code,
+                            f": {last[0]}" if last else "")
+            self._err.close()
             log.info("waited %.1f s for the search space", time.perf_counter() - t0)
         pending, self.pending = self.pending, []
         for batch in pending:
@@ -789,8 +801,8 @@ def read_tfrecord_fast(src: str | os.PathLike[str], progress: bool = False, veri
     finally:
         if bar is not None:
             bar.close()
-        if verifier is not None and verifier.proc is not None:
-            verifier.proc.join()
+        # a space build still running (the file was handed over, or is corrupt) finishes on its own: its cache
+        # is written atomically and serves the next conversion
     cat = np.concatenate
     cell_hi = np.empty(state.n_cells, np.uint64)
     cell_hi[state.known_id] = state.known_hi
