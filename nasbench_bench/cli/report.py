@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import re
+import sys
 from pathlib import Path
 
 from nasbench_bench import analysis as A
@@ -32,7 +33,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def load(path: Path, only: str | None = None) -> list[A.BenchmarkResults]:
-    """The finished runs of a results directory, per benchmark (see :func:`analysis.by_benchmark`)."""
+    """The finished runs of a results directory, per benchmark (see :func:`analysis.by_benchmark`).
+
+    Run files that cannot be read (or are not the run their name says) are named on stderr, one line each, and
+    left out; each benchmark's notes then say how many its totals exclude."""
     from nasbench_bench.cli import UsageError
     from nasbench_bench.results import load_results, load_runs
 
@@ -43,10 +47,35 @@ def load(path: Path, only: str | None = None) -> list[A.BenchmarkResults]:
     if runs.empty:
         raise FileNotFoundError(f"no run files under {str(path)!r} (expected {path}/runs/<benchmark>/...): "
                                 "run an experiment into it first")
+    unreadable = {str(r.path): str(r.error) for r in runs[runs["status"] == "unreadable"].itertuples()}
+
+    def also_unreadable(p: Path, problem: str) -> None:  # damaged inside, its footer intact: `run` cannot tell
+        unreadable[str(p)] = f"{problem}; move it aside (e.g. into {Path(path) / 'quarantine'}) for `run` to redo it"
+
+    results = load_results(path, skip=list(unreadable), on_unreadable=also_unreadable)
+    if unreadable:
+        runs["status"] = runs["status"].astype(str)
+        runs.loc[runs["path"].isin(list(unreadable)), "status"] = "unreadable"
+        runs["status"] = runs["status"].astype("category")
+        for p, problem in unreadable.items():
+            print(f"warning: skipping run file {p}: {problem}", file=sys.stderr)
     try:
-        return A.by_benchmark(load_results(path), runs, only)
+        items = A.by_benchmark(results, runs, only)
     except KeyError as exc:
         raise UsageError(f"{path}: {exc.args[0]}") from None
+    for item in items:
+        n = int(((runs["benchmark"] == item.benchmark) & (runs["status"] == "unreadable")).sum())
+        if n:
+            item.notes.insert(0, f"{n} unreadable run file(s) (named on stderr) are EXCLUDED from these totals; "
+                                 f"`{_prog()} run` of the same experiment moves such files to "
+                                 f"{Path(path) / 'quarantine'} and redoes their runs")
+    return items
+
+
+def _prog() -> str:
+    from nasbench_bench.cli import prog
+
+    return prog()
 
 
 def _safe(name: str) -> str:
