@@ -23,12 +23,12 @@ optimizer      dict string   optimizer label
 settings       dict string   settings hash (8 hex)
 seed           int32         run seed
 eval           int32         evaluation index, 0-based, in the order performed (invalid ones included)
-time           float64       simulated clock after the evaluation (s)
+time           float64       simulated clock after the evaluation (s; evaluations on unit-cost tables)
 cell           dict string   cell id evaluated (module hash / NB201 id), ``""`` for invalid configurations
 valid          bool          configuration was valid
 budget         int32         epochs of the metrics: the budget, or budget // 2 for a halfway evaluation
 trial          int8          trial drawn, -1 for invalid
-valid_acc      float64       validation accuracy seen by the search (NaN if invalid)
+valid_acc      float64       validation value seen by the search, oriented higher-is-better (NaN if invalid)
 train_acc      float64       train accuracy (NaN if invalid or not recorded)
 incumbent      dict string   cell id of the incumbent after the evaluation, ``""`` before any valid one
 regret         float64       incumbent regret (``table.best_score - table.score[incumbent]``), NaN before
@@ -48,8 +48,12 @@ The Parquet key/value metadata holds one JSON-encoded value per key: ``format_ve
 ``settings_hash``, ``hyperparameters`` (resolved, defaults included), ``encoding``, ``time_budget``,
 ``max_evaluations``, ``seed``, ``oracle_seed``/``optimizer_seed`` (how the streams were derived),
 ``score_metric``, ``best_score``, ``synthetic``, ``derived`` (the table's derived, not measured, values: a list of
-sentences), ``table``, ``suite_version``, ``wall_s``, ``status``
-(``"done"``), ``n_evals``, ``final_time``, ``final_regret``, ``pythonhashseed``, ``host``, ``finished``.
+sentences), ``metric`` and ``maximize`` (what the table's values measure; ``best_score`` and ``valid_acc`` are
+oriented so higher is better), ``cost_model`` and ``cost_unit`` (``"seconds"``, or ``"evaluations"`` on unit-cost
+tables, where ``time`` and ``time_budget`` count evaluations), ``median_score`` (the table's median configuration's
+score: normalized regret divides by ``best_score - median_score``), ``domain``, ``table``, ``suite_version``,
+``wall_s``, ``status`` (``"done"``), ``n_evals``, ``final_time``, ``final_regret``, ``pythonhashseed``, ``host``,
+``finished``.
 A ``.failed.json`` file holds the same keys (as far as known) with ``status: "failed"``, ``error`` (one
 line) and ``traceback``. All files are written atomically (temporary file + rename); no pickle anywhere.
 
@@ -144,7 +148,8 @@ RUN_COLUMNS: tuple[str, ...] = tuple(SCHEMA.names)
 PARALLEL_COLUMNS: tuple[str, ...] = tuple(f.name for f in PARALLEL_FIELDS)
 RUNS_COLUMNS: tuple[str, ...] = (
     "benchmark", "optimizer", "settings", "seed", "status", "budget_s", "score_metric", "synthetic", "n_evals",
-    "final_regret", "wall_s", "encoding", "table", "optimizer_name", "error", "path", "derived",
+    "final_regret", "wall_s", "encoding", "table", "optimizer_name", "error", "path", "derived", "cost_model",
+    "cost_unit", "metric", "best_score", "median_score", "domain",
 )
 _LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+=-]*$")
 _RUN_FILE_RE = re.compile(r"^seed-(\d+)\.(parquet|failed\.json)$")
@@ -656,11 +661,18 @@ def load_runs(
                 "error": meta.get("error", ""),
                 "path": str(f.path),
                 "derived": "; ".join(meta.get("derived") or ()),
+                "cost_model": meta.get("cost_model", "recorded" if "score_metric" in meta else ""),
+                "cost_unit": meta.get("cost_unit", "seconds" if "score_metric" in meta else ""),
+                "metric": meta.get("metric", "accuracy" if "score_metric" in meta else ""),
+                "best_score": meta.get("best_score", np.nan),
+                "median_score": meta.get("median_score", np.nan),
+                "domain": meta.get("domain", ""),
             }
         )
     df = pd.DataFrame(rows, columns=list(RUNS_COLUMNS))
     df = df.astype(
-        {"seed": "int64", "n_evals": "int64", "budget_s": "float64", "wall_s": "float64", "final_regret": "float64"}
+        {"seed": "int64", "n_evals": "int64", "budget_s": "float64", "wall_s": "float64", "final_regret": "float64",
+         "best_score": "float64", "median_score": "float64"}
     )
     df["synthetic"] = df["synthetic"].astype("boolean")
     for c in ("benchmark", "optimizer", "settings", "status", "score_metric", "encoding", "table", "optimizer_name"):

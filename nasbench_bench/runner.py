@@ -173,6 +173,15 @@ def _errno_text(exc: BaseException) -> str:
     return "disk full"
 
 
+def _domain(benchmark: str) -> str:
+    from nasbench_bench.benchmarks import domain
+
+    try:
+        return domain(benchmark)
+    except KeyError:
+        return ""
+
+
 def _run_locked(run: Run, result: Path, failed: Path) -> Outcome:
     from nasbench_bench.benchmarks import load_benchmark
     from nasbench_bench.encodings import get_encoding
@@ -188,7 +197,9 @@ def _run_locked(run: Run, result: Path, failed: Path) -> Outcome:
         table = load_benchmark(run.id.benchmark, run.data)
         synthetic = bool(table.synthetic)
         meta.update(table=table.name, synthetic=synthetic, score_metric=table.score_metric,
-                    best_score=table.best_score, derived=list(table.derived))
+                    best_score=table.best_score, derived=list(table.derived), metric=table.metric,
+                    maximize=table.maximize, cost_model=table.cost_model, cost_unit=table.cost_unit,
+                    median_score=table.median_score, domain=_domain(run.id.benchmark))
         encoding = get_encoding(run.encoding)
         cls = get_optimizer(run.optimizer.path)
         if cls.needs_fixed_hashseed and hashseed != HASHSEED:

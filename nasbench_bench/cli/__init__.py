@@ -17,7 +17,7 @@ import os
 import sys
 import traceback
 
-COMMAND_MODULES = ("data", "run", "report", "bench", "analyze")
+COMMAND_MODULES = ("data", "run", "report", "bench", "analyze", "benchmarks")
 
 
 def build_parser() -> argparse.ArgumentParser:

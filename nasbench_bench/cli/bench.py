@@ -19,6 +19,8 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "protocol": ("perf.protocol", "one seed of each built-in at the paper's full protocol (1e7 s, encodings A/B/C)"),
     "workers": ("perf.workers", "per-evaluation cost of the parallel-workers event loop at K = 1, 8, 64"),
     "optuna": ("perf.optuna", "per-suggestion overhead of the Optuna adapter vs a bare ask/tell loop"),
+    "registry": ("perf.registry", "every built-in on every benchmark of a suite (the registry's acceptance loop)"),
+    "tables": ("perf.tables", "per benchmark: first conversion, cached load, cost per evaluation vs NB201"),
 }
 
 

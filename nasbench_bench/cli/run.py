@@ -10,7 +10,10 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nasbench_bench.experiment import Experiment
 
 SYNTHETIC_BANNER = "!" * 100
 
@@ -37,8 +40,12 @@ def positive_float(text: str) -> float:
     return value
 
 
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults in the option help; the epilog (one benchmark per line) kept as written."""
+
+
 def register(subparsers: Any) -> None:
-    from nasbench_bench.benchmarks import benchmark_names
+    from nasbench_bench.benchmarks import benchmark, benchmark_names, families, suite_names
 
     p = subparsers.add_parser(
         "run",
@@ -48,14 +55,19 @@ def register(subparsers: Any) -> None:
             "flags; flags override the file's keys. Finished runs are skipped, so rerunning the same command "
             "resumes an interrupted experiment and retries failed runs."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_Formatter,
+        epilog="benchmarks (`nasbench-bench benchmarks` prints what each one's search sees and what its regret is "
+               "on, from its table):\n" + "\n".join(f"  {n}: {benchmark(n).description}" for n in benchmark_names()),
     )
     p.add_argument("experiment", nargs="?", help="experiment TOML file (optional if --benchmark etc. are given)")
     p.add_argument("--benchmark", help="benchmark, or a comma-separated list: " + ", ".join(benchmark_names()))
+    p.add_argument("--suite", help="a named set of benchmarks instead of --benchmark: " + ", ".join(suite_names()))
     p.add_argument("--optimizers", help="comma-separated optimizer names or module:Class paths, e.g. rs,re,reinforce")
     p.add_argument("--seeds", help="seeds: ranges and lists, e.g. 0-499 or 0,3,10-12 (inclusive)")
-    p.add_argument("--budget", help="simulated time budget per run in seconds (default without a file: 1e7)")
-    p.add_argument("--encoding", help="search encoding: A, B, C (nb101) or nb201 (default: per benchmark)")
+    p.add_argument("--budget", help="budget per run: simulated seconds, or evaluations on unit-cost tables (no "
+                   "recorded cost); default without a file: 1e7")
+    p.add_argument("--encoding", help="search encoding (default: the benchmark family's): " + "; ".join(
+        f"{f.name}: {', '.join(f.encodings)}" for f in families()))
     p.add_argument("--max-evaluations", type=positive_int,
                    help="end each run after this many evaluations (part of the run's setting)")
     p.add_argument("--plugin", action="append", metavar="MODULE",
@@ -92,6 +104,7 @@ def _build_experiment(args: argparse.Namespace) -> Any:
 
     overrides: dict[str, Any] = {
         "benchmark": args.benchmark,
+        "suite": args.suite,
         "optimizers": args.optimizers,
         "seeds": args.seeds,
         "time_budget": args.budget,
@@ -109,14 +122,29 @@ def _build_experiment(args: argparse.Namespace) -> Any:
     if args.experiment:
         return load_experiment(args.experiment, overrides)
     missing = [f"--{k}" for k in ("benchmark", "optimizers", "seeds") if getattr(args, k) is None]
+    if args.suite is not None and "--benchmark" in missing:
+        missing.remove("--benchmark")
     if missing:
         from nasbench_bench.cli import UsageError
 
         raise UsageError(f"give an experiment file or {', '.join(missing)}")
     raw = {k: v for k, v in overrides.items() if v is not None}
     raw.setdefault("time_budget", 1e7)
-    default_name = args.benchmark.replace(",", "+")
+    default_name = args.benchmark.replace(",", "+") if args.benchmark else f"suite-{args.suite}"
     return Experiment.from_dict(raw, source="command line", default_name=default_name)
+
+
+def _budget_text(exp: Experiment) -> str:
+    """``"3e+04 s"``, ``"40 evaluations"`` (unit-cost tables), or both when the experiment mixes them."""
+    from nasbench_bench.benchmarks import cost_unit
+
+    if exp.budget_rule is not None:
+        return exp.budget_text
+    units = {cost_unit(b) for b in exp.benchmarks}
+    text = {"seconds": f"{exp.time_budget:g} s", "evaluations": f"{exp.time_budget:g} evaluations"}
+    if len(units) == 1:
+        return text[units.pop()]
+    return f"{text['seconds']} (unit-cost tables: {text['evaluations']})"
 
 
 def _shout_synthetic(benchmarks: list[str]) -> None:
@@ -176,7 +204,7 @@ def main(args: argparse.Namespace) -> int:
     where = f"dask at {args.scheduler}" if args.scheduler else executor
     print(f"experiment {exp.name}: {', '.join(exp.benchmarks)} x {len(exp.optimizers)} optimizer(s) "
           f"[{', '.join(o.label for o in exp.optimizers)}] x {len(exp.seeds)} seed(s) = {exp.n_runs} runs, "
-          f"budget {exp.time_budget:g} s{f', {exp.workers} simulated workers' if exp.workers > 1 else ''}; "
+          f"budget {_budget_text(exp)}{f', {exp.workers} simulated workers' if exp.workers > 1 else ''}; "
           f"executor {where}, jobs {jobs}; results in {out}", flush=True)
     if jobs_note:
         print(f"note: --jobs {args.jobs}: {jobs_note}", flush=True)
