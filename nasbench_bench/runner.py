@@ -529,9 +529,10 @@ class DiskFull(RunnerError):
 
 
 # -- how many workers the machine can hold ------------------------------------------------------------------
-#: Memory planned per local worker process (bytes): a worker holding an NB201 or NB101 table and an optimizer
-#: peaks at 150-300 MB resident.
-WORKER_MEMORY = 300 * 2**20
+#: Memory planned per local worker process (bytes). Measured peak resident memory of one worker (one run, 2-core
+#: development machine): nb201-cifar10-12ep rs 137 MB, smac 246 MB; nb201-cifar10-mf bohb 241 MB; nb101 (the full
+#: space) tpe 629 MB, smac 753 MB.
+WORKER_MEMORY = 800 * 2**20
 
 
 def _read_int(path: str) -> int | None:
