@@ -206,7 +206,8 @@ def test_a_signal_during_pool_creation_stops_the_command(tmp_path: Path, sig: st
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "tests"), str(REPO)])}
     proc = subprocess.Popen([sys.executable, "-c", SIGNAL_AT_POOL_CREATION, sig, "run", *TOY, "--optimizers",
                              "rs,re", "--seeds", "0-99", "--jobs", "2", "--out", str(out)], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # not ignored
     try:
         stdout, stderr = proc.communicate(timeout=120)
         assert proc.returncode == rc, stdout + stderr
