@@ -79,6 +79,19 @@ def test_plot_and_report_of_missing_or_empty_results(tmp_path: Path, capsys) -> 
     assert "no run files" in _err(capsys, ["report", str(tmp_path / "empty")])
 
 
+@pytest.mark.parametrize(("argv", "message"), [
+    (["analyze", "nb999"], "unknown benchmark 'nb999'"),
+    (["analyze", "toy", "--encoding", "A"], "encoding 'A' is for 'nb101', not for benchmark 'toy'"),
+    (["data", "enumerate", "--out", "cells.txt"], "--out must end in .csv or .parquet"),
+])
+def test_every_command_reports_mistakes_the_same_way(tmp_path: Path, capsys, monkeypatch, argv: list[str],
+                                                     message: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    err = _err(capsys, argv)
+    assert err.startswith("error: ") and message in err
+    assert not list(tmp_path.iterdir())
+
+
 def test_scheduler_without_dask_is_a_contradiction(capsys) -> None:
     err = _err(capsys, ["run", *TOY, "--scheduler", "tcp://127.0.0.1:1", "--executor", "process"])
     assert "--scheduler" in err and "--executor" in err

@@ -61,6 +61,10 @@ def cmd_synth(args: argparse.Namespace) -> int:
 def cmd_enumerate(args: argparse.Namespace) -> int:
     from nasbench_bench.nb101.space import enumerate_cells
 
+    if args.out and Path(args.out).suffix not in (".csv", ".parquet"):  # before minutes of enumeration
+        from nasbench_bench.cli import UsageError
+
+        raise UsageError(f"--out must end in .csv or .parquet, got {args.out}")
     t0 = time.perf_counter()
     rows: list[tuple[str, int, str, str]] = []
     count = 0
@@ -95,7 +99,7 @@ def _write_cells(out: Path, rows: list[tuple[str, int, str, str]]) -> None:
             w.writerow(cols)
             w.writerows(rows)
     else:
-        raise SystemExit(f"--out must end in .csv or .parquet, got {out}")
+        raise ValueError(f"--out must end in .csv or .parquet, got {out}")
 
 
 def _summary(m: dict[str, Any]) -> str:

@@ -46,8 +46,31 @@ def _across_args(p: argparse.ArgumentParser) -> None:
 
 
 def load(path: Path, only: str | None = None) -> list[A.BenchmarkResults]:
-    """The finished runs of a results directory, per benchmark (see :func:`analysis.by_benchmark`)."""
+    """The finished runs of a results directory, per benchmark (see :func:`analysis.by_benchmark`).
+
+    Run files that cannot be read (or are not the run their name says) are named on stderr, one line each, and
+    left out; each benchmark's notes then say how many its totals exclude."""
     from nasbench_bench.cli import UsageError
+
+    results, runs, unreadable = load_frames(path)
+    for p, problem in unreadable.items():
+        print(f"warning: skipping run file {p}: {problem}", file=sys.stderr)
+    try:
+        items = A.by_benchmark(results, runs, only)
+    except KeyError as exc:
+        raise UsageError(f"{path}: {exc.args[0]}") from None
+    for item in items:
+        n = int(((runs["benchmark"] == item.benchmark) & (runs["status"] == "unreadable")).sum())
+        if n:
+            item.notes.insert(0, f"{n} unreadable run file(s) (named on stderr) are EXCLUDED from these totals; "
+                                 f"`{_prog()} run` of the same experiment moves such files to "
+                                 f"{Path(path) / 'quarantine'} and redoes their runs")
+    return items
+
+
+def load_frames(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
+    """(results, runs, {unreadable file: problem}) of a results directory: the files that cannot be read, or are
+    not the run their name says, are left out of ``results`` and have status ``unreadable`` in ``runs``."""
     from nasbench_bench.results import load_results, load_runs
 
     if not Path(path).is_dir():
@@ -57,10 +80,23 @@ def load(path: Path, only: str | None = None) -> list[A.BenchmarkResults]:
     if runs.empty:
         raise FileNotFoundError(f"no run files under {str(path)!r} (expected {path}/runs/<benchmark>/...): "
                                 "run an experiment into it first")
-    try:
-        return A.by_benchmark(load_results(path), runs, only)
-    except KeyError as exc:
-        raise UsageError(f"{path}: {exc.args[0]}") from None
+    unreadable = {str(r.path): str(r.error) for r in runs[runs["status"] == "unreadable"].itertuples()}
+
+    def also_unreadable(p: Path, problem: str) -> None:  # damaged inside, its footer intact: `run` cannot tell
+        unreadable[str(p)] = f"{problem}; move it aside (e.g. into {Path(path) / 'quarantine'}) for `run` to redo it"
+
+    results = load_results(path, skip=list(unreadable), on_unreadable=also_unreadable)
+    if unreadable:
+        runs["status"] = runs["status"].astype(str)
+        runs.loc[runs["path"].isin(list(unreadable)), "status"] = "unreadable"
+        runs["status"] = runs["status"].astype("category")
+    return results, runs, unreadable
+
+
+def _prog() -> str:
+    from nasbench_bench.cli import prog
+
+    return prog()
 
 
 def _safe(name: str) -> str:
@@ -147,10 +183,11 @@ def across_frames(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame,
     """The results and runs pooled by ``--across`` / ``--benchmarks`` (None when fewer than 2 benchmarks)."""
     from nasbench_bench.benchmarks import suite
     from nasbench_bench.cli import UsageError
-    from nasbench_bench.results import load_results, load_runs
 
     if args.benchmark is not None or (args.across == "none" and args.benchmarks is None):
         return None
+    from nasbench_bench.results import load_runs
+
     runs = load_runs(args.results)
     have = sorted(runs["benchmark"].astype(str).unique())
     if args.benchmarks is not None:
@@ -172,7 +209,7 @@ def across_frames(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame,
         print("note: no cross-benchmark analysis: the runs record no median score (run files of an older version; "
               "rerun them into a new directory)", file=sys.stderr)
         return None
-    results = load_results(args.results)
+    results, runs, _ = load_frames(args.results)  # unreadable files are left out (and named once, by load())
     keep_r = results["benchmark"].astype(str).isin(want).to_numpy()
     keep_n = runs["benchmark"].astype(str).isin(want).to_numpy()
     return results.loc[keep_r].reset_index(drop=True), runs.loc[keep_n].reset_index(drop=True), want

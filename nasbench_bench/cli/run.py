@@ -190,10 +190,13 @@ def _executor(args: argparse.Namespace) -> str:
 def main(args: argparse.Namespace) -> int:
     from nasbench_bench.benchmarks import synthetic_benchmarks
     from nasbench_bench.cli import prog
-    from nasbench_bench.runner import run_experiment
+    from nasbench_bench.runner import clamp_jobs, run_experiment
 
     executor = _executor(args)
     exp = _build_experiment(args)
+    jobs, jobs_note = args.jobs, ""
+    if executor == "process" or (executor == "dask" and args.scheduler is None):
+        jobs, jobs_note = clamp_jobs(args.jobs)
     out = Path(args.out) if args.out else Path("results") / exp.name
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     synthetic = synthetic_benchmarks()
@@ -202,15 +205,25 @@ def main(args: argparse.Namespace) -> int:
     print(f"experiment {exp.name}: {', '.join(exp.benchmarks)} x {len(exp.optimizers)} optimizer(s) "
           f"[{', '.join(o.label for o in exp.optimizers)}] x {len(exp.seeds)} seed(s) = {exp.n_runs} runs, "
           f"budget {_budget_text(exp)}{f', {exp.workers} simulated workers' if exp.workers > 1 else ''}; "
-          f"executor {where}, jobs {args.jobs}; results in {out}", flush=True)
+          f"executor {where}, jobs {jobs}; results in {out}", flush=True)
+    if jobs_note:
+        print(f"note: --jobs {args.jobs}: {jobs_note}", flush=True)
     with _sigterm_as_interrupt():
-        summary = run_experiment(exp, out, jobs=args.jobs, executor=executor, scheduler=args.scheduler,
+        summary = run_experiment(exp, out, jobs=jobs, executor=executor, scheduler=args.scheduler,
                                  progress=progress, scheduler_timeout=args.scheduler_timeout)
 
     newly_synthetic = [b for b in summary.synthetic if b not in synthetic]
     _shout_synthetic(newly_synthetic)
+    if summary.quarantined:
+        print(f"\n{len(summary.quarantined)} unusable run file(s) moved aside (never deleted) and their runs redone:")
+        for dest, problem in summary.quarantined[:20]:
+            print(f"  {dest}: {problem}")
+        if len(summary.quarantined) > 20:
+            print(f"  ... and {len(summary.quarantined) - 20} more, under {out / 'quarantine'}")
     if summary.interrupted:
         print(f"\ninterrupted ({summary.interrupted}): workers stopped; nothing half-written is kept.")
+    if summary.disk_full:
+        print("\nstopped: the disk is full; every finished run file is intact and nothing half-written is kept.")
     print(f"\n{summary.total} runs: {summary.done} done now, {summary.skipped} already finished, "
           f"{summary.failed} failed, {summary.busy} in progress elsewhere ({summary.wall_s:.1f} s)")
     if summary.failures:
@@ -227,9 +240,15 @@ def main(args: argparse.Namespace) -> int:
     if summary.synthetic:
         print(f"NOTE: SYNTHETIC data ({', '.join(summary.synthetic)}) -- not real benchmark results")
     print(f"results: {out}")
-    if summary.interrupted:
+    if summary.interrupted or summary.disk_full:
         left = summary.total - summary.done - summary.skipped
-        print(f"{left} run(s) not finished: run the same command again to resume")
+        print(f"{left} run(s) not finished: run the same command again to resume"
+              + (" once there is space" if summary.disk_full else ""), flush=True)
+    if summary.disk_full:
+        print(f"error: {summary.disk_full}; free space (or choose another --out) and run the same command again "
+              "to resume", file=sys.stderr)
+        return 2
+    if summary.interrupted:
         return 143 if summary.interrupted == "SIGTERM" else 130
     print(f"next: {prog()} plot {out}")
     return 1 if summary.failed else 0
