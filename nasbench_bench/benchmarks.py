@@ -33,6 +33,8 @@ __all__ = [
     "table_facts",
     "cost_unit",
     "default_encoding",
+    "encodings",
+    "get_encoding",
     "domain",
     "suite",
     "suite_names",
@@ -246,3 +248,17 @@ def clear_cache() -> None:
     """Forget the memoised tables."""
     with _LOCK:
         _CACHE.clear()
+
+
+def encodings() -> dict[str, type[Encoding]]:
+    """Every encoding of every registered benchmark family, by name."""
+    return {name: cls for fam in families() for name, cls in fam.encodings.items()}
+
+
+def get_encoding(name: str) -> Encoding:
+    """An encoding by name (e.g. 'A', 'B', 'C', 'nb201'); ``KeyError`` listing the valid names."""
+    known = encodings()
+    try:
+        return known[name]()
+    except KeyError:
+        raise KeyError(f"unknown encoding {name!r}; valid: {sorted(known)}") from None

@@ -47,8 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nasbench_bench.benchmarks import benchmark_family, benchmark_names, default_encoding
-from nasbench_bench.encodings import encodings, get_encoding
+from nasbench_bench.benchmarks import benchmark_family, benchmark_names, default_encoding, encodings, get_encoding
 from nasbench_bench.oracle import RunLimits
 from nasbench_bench.results import RunId, check_label, settings_hash
 
@@ -57,7 +56,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["Experiment", "ExperimentError", "OptimizerSpec", "Run", "load_experiment", "parse_seeds"]
+__all__ = ["BenchmarkPlan", "Experiment", "ExperimentError", "OptimizerSpec", "Plan", "Run", "load_experiment",
+           "parse_seeds"]
 
 TOP_KEYS = (
     "name", "description", "benchmark", "benchmarks", "suite", "optimizers", "seeds", "time_budget", "encoding",
@@ -208,6 +208,33 @@ class Run:
     settings: Mapping[str, Any]
     limits: RunLimits = RunLimits()
     workers: int = 1
+    domain: str = ""  # the benchmark's task domain (recorded with the run)
+
+
+@dataclass(frozen=True)
+class BenchmarkPlan:
+    """One benchmark of an experiment, resolved once (:meth:`Experiment.resolve`): what every run on it needs."""
+
+    name: str
+    family: str
+    encoding: str
+    budget: float
+    domain: str
+    cost_unit: str
+    synthetic: bool
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An experiment resolved against the registry and the data: the data path handed to the workers and one
+    :class:`BenchmarkPlan` per benchmark (tables loaded and checked to hold every cell their encoding proposes)."""
+
+    data: str | None
+    benchmarks: Mapping[str, BenchmarkPlan]
+
+    @property
+    def synthetic(self) -> list[str]:
+        return [b for b, p in self.benchmarks.items() if p.synthetic]
 
 
 @dataclass(frozen=True)
@@ -264,6 +291,26 @@ class Experiment:
             out["workers"] = self.workers
         return out
 
+    def resolve(self) -> Plan:
+        """Resolve everything the runs need once: each benchmark's data path (the family's how-to error when it is
+        missing), encoding, budget and domain, and its table loaded and checked to hold every cell the encoding can
+        propose (else every run would fail at its first missing cell). The runner then only runs."""
+        from nasbench_bench.benchmarks import benchmark, data_path, synthetic_benchmarks
+        data = self.data
+        for b in self.benchmarks:  # fail now, with the how-to, not in 500 workers
+            path = data_path(b, data)
+            if path is not None:
+                data = str(path)
+        synthetic = synthetic_benchmarks()
+        plans = {}
+        for b in self.benchmarks:
+            enc = self.encoding_for(b)
+            check_coverage(b, data, enc)
+            reg = benchmark(b)
+            plans[b] = BenchmarkPlan(b, benchmark_family(b), enc, self.budget_for(b), reg.domain, reg.cost_unit,
+                                     b in synthetic)
+        return Plan(data, plans)
+
     def runs(self, data: str | None = None) -> list[Run]:
         """Every run, seed-major (all optimizers of seed 0 first) so partial results stay balanced.
 
@@ -277,7 +324,7 @@ class Experiment:
         data = self.data if data is None else data
         return [
             Run(RunId(b, o.label, h, seed), o, enc, self.budget_for(b), self.max_evaluations, data, s, self.limits,
-                self.workers)
+                self.workers, _domain(b))
             for seed in self.seeds for (b, o, enc, s, h) in per
         ]
 
@@ -409,6 +456,30 @@ class Experiment:
             budgets=budgets,
             suite=suite_name,
         )
+
+
+def check_coverage(benchmark: str, data: str | None, encoding: str) -> None:
+    """Raise :class:`~nasbench_bench.benchmarks.BenchmarkDataError` if the benchmark's table lacks cells the
+    encoding can propose (every run would fail at the first one)."""
+    from nasbench_bench.benchmarks import BenchmarkDataError, get_encoding, load_benchmark
+    from nasbench_bench.oracle import coverage
+
+    table = load_benchmark(benchmark, data)
+    enc = get_encoding(encoding)
+    present, total = coverage(table, enc)
+    if present < total:
+        raise BenchmarkDataError(
+            f"table {table.name!r} of benchmark {benchmark!r} holds {present:,} of the {total:,} cells encoding "
+            f"{encoding!r} can propose, so every run would fail at its first missing cell. Use a complete table: "
+            "the full official file, a synthetic file written with `nasbench-bench data synth --cells all`, or "
+            "the benchmark 'nb101-synthetic'"
+        )
+
+
+def _domain(benchmark: str) -> str:
+    from nasbench_bench.benchmarks import domain
+
+    return domain(benchmark)
 
 
 def _parse_workers(raw: Any, optimizers: Sequence[OptimizerSpec], err: Any) -> int:

@@ -54,7 +54,6 @@ from typing import Any
 
 import numpy as np
 
-from nasbench_bench.benchmarks import data_path, synthetic_benchmarks
 from nasbench_bench.experiment import Experiment, Run, experiment_dict
 from nasbench_bench.locks import acquire_lock, holder, pid_alive, release_lock, this_process
 from nasbench_bench.paths import atomic_write_bytes, is_disk_full
@@ -173,18 +172,8 @@ def _errno_text(exc: BaseException) -> str:
     return "disk full"
 
 
-def _domain(benchmark: str) -> str:
-    from nasbench_bench.benchmarks import domain
-
-    try:
-        return domain(benchmark)
-    except KeyError:
-        return ""
-
-
 def _run_locked(run: Run, result: Path, failed: Path) -> Outcome:
-    from nasbench_bench.benchmarks import load_benchmark
-    from nasbench_bench.encodings import get_encoding
+    from nasbench_bench.benchmarks import get_encoding, load_benchmark
     from nasbench_bench.optimizer import get_optimizer, run_optimizer
     from nasbench_bench.oracle import Oracle, default_max_evaluations
     from nasbench_bench.results import trajectory_table, write_failure, write_run
@@ -199,7 +188,7 @@ def _run_locked(run: Run, result: Path, failed: Path) -> Outcome:
         meta.update(table=table.name, synthetic=synthetic, score_metric=table.score_metric,
                     best_score=table.best_score, derived=list(table.derived), metric=table.metric,
                     maximize=table.maximize, cost_model=table.cost_model, cost_unit=table.cost_unit,
-                    median_score=table.median_score, domain=_domain(run.id.benchmark))
+                    median_score=table.median_score, domain=run.domain)
         encoding = get_encoding(run.encoding)
         cls = get_optimizer(run.optimizer.path)
         if cls.needs_fixed_hashseed and hashseed != HASHSEED:
@@ -633,55 +622,6 @@ def prepare_out_dir(out_dir: str | os.PathLike[str]) -> Path:
     return out
 
 
-def check_coverage(benchmark: str, data: str | None, encoding: str) -> None:
-    """Raise :class:`~nasbench_bench.benchmarks.BenchmarkDataError` if the benchmark's table lacks cells the
-    encoding can propose (every run would fail at the first one)."""
-    from nasbench_bench.benchmarks import BenchmarkDataError, load_benchmark
-    from nasbench_bench.encodings import get_encoding
-    from nasbench_bench.oracle import coverage
-
-    table = load_benchmark(benchmark, data)
-    enc = get_encoding(encoding)
-    present, total = coverage(table, enc)
-    if present < total:
-        raise BenchmarkDataError(
-            f"table {table.name!r} of benchmark {benchmark!r} holds {present:,} of the {total:,} cells encoding "
-            f"{encoding!r} can propose, so every run would fail at its first missing cell. Use a complete table: "
-            "the full official file, a synthetic file written with `nasbench-bench data synth --cells all`, or "
-            "the benchmark 'nb101-synthetic'"
-        )
-
-@dataclass
-class RunSummary:
-    """What :func:`run_experiment` did."""
-
-    experiment: str
-    out_dir: Path
-    total: int = 0  # runs in the experiment
-    done: int = 0  # performed now (result files written by this command, counted on disk)
-    skipped: int = 0  # already finished (before or by another command meanwhile)
-    failed: int = 0
-    busy: int = 0  # locked by another live process
-    synthetic: list[str] = field(default_factory=list)  # benchmarks whose tables are synthetic
-    failures: list[tuple[str, str]] = field(default_factory=list)  # (run id, error)
-    wall_s: float = 0.0
-    interrupted: str = ""  # what stopped the experiment early ("SIGINT", "SIGTERM"), else ""
-    disk_full: str = ""  # the full-disk error that stopped the experiment, else ""
-    quarantined: list[tuple[str, str]] = field(default_factory=list)  # (where an unusable run file went, why)
-    jobs: int = 0  # local workers used
-    jobs_note: str = ""  # why fewer than asked for, else ""
-
-    @property
-    def complete(self) -> bool:
-        """Every run of the experiment has a finished result."""
-        return self.done + self.skipped == self.total
-
-    def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["out_dir"] = str(self.out_dir)
-        return d
-
-
 def _write_experiment_record(out: Path, experiment: Experiment) -> Path:
     """Write ``out/experiments/NAME.json``; if a different experiment of that name already wrote it (two
     experiments into one directory), ``NAME-<hash8>.json`` instead: no record is ever overwritten by another."""
@@ -715,6 +655,37 @@ def _reconcile(todo: Sequence[Job], reported: Mapping[RunId, str], owner: Mappin
         if status == "done" or (paths.result.exists() and not check_run_file(paths.result, job.run.id)):
             done += 1
     return done
+
+
+@dataclass
+class RunSummary:
+    """What :func:`run_experiment` did."""
+
+    experiment: str
+    out_dir: Path
+    total: int = 0  # runs in the experiment
+    done: int = 0  # performed now (result files written by this command, counted on disk)
+    skipped: int = 0  # already finished (before or by another command meanwhile)
+    failed: int = 0
+    busy: int = 0  # locked by another live process
+    synthetic: list[str] = field(default_factory=list)  # benchmarks whose tables are synthetic
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (run id, error)
+    wall_s: float = 0.0
+    interrupted: str = ""  # what stopped the experiment early ("SIGINT", "SIGTERM"), else ""
+    disk_full: str = ""  # the full-disk error that stopped the experiment, else ""
+    quarantined: list[tuple[str, str]] = field(default_factory=list)  # (where an unusable run file went, why)
+    jobs: int = 0  # local workers used
+    jobs_note: str = ""  # why fewer than asked for, else ""
+
+    @property
+    def complete(self) -> bool:
+        """Every run of the experiment has a finished result."""
+        return self.done + self.skipped == self.total
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["out_dir"] = str(self.out_dir)
+        return d
 
 
 def run_experiment(
@@ -772,16 +743,10 @@ def run_experiment(
 
     try:
         out = summary.out_dir = prepare_out_dir(out_dir)
-        data = experiment.data
-        for b in experiment.benchmarks:  # fail now, with the how-to, not in 500 workers
-            path = data_path(b, data)
-            if path is not None:
-                data = str(path)
-        for b in experiment.benchmarks:
-            check_coverage(b, data, experiment.encoding_for(b))
-        summary.synthetic = [b for b in experiment.benchmarks if b in synthetic_benchmarks()]
+        plan = experiment.resolve()  # tables, encodings, budgets and data resolved once, before any worker starts
+        summary.synthetic = plan.synthetic
         suspect = 0
-        for run in experiment.runs(data):
+        for run in experiment.runs(plan.data):
             result = run.id.paths(out).result
             if result.exists():
                 if not check_run_file(result, run.id):

@@ -33,8 +33,7 @@ def _worker(name: str, n: int, repeats: int) -> dict:
 
     import numpy as np
 
-    from nasbench_bench.benchmarks import default_encoding, load_benchmark
-    from nasbench_bench.encodings import get_encoding
+    from nasbench_bench.benchmarks import default_encoding, get_encoding, load_benchmark
     from nasbench_bench.oracle import Oracle
 
     t0 = time.perf_counter()

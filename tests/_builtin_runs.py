@@ -12,8 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from nasbench_bench.benchmarks import default_encoding, load_benchmark
-from nasbench_bench.encodings import get_encoding
+from nasbench_bench.benchmarks import default_encoding, get_encoding, load_benchmark
 from nasbench_bench.optimizer import BUILTINS, get_optimizer, run_optimizer
 from nasbench_bench.oracle import Oracle
 

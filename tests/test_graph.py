@@ -15,8 +15,7 @@ import numpy as np
 import pytest
 
 from nasbench_bench import store
-from nasbench_bench.benchmarks import benchmark_family, benchmark_names, default_encoding, load_benchmark
-from nasbench_bench.encodings import get_encoding
+from nasbench_bench.benchmarks import benchmark_family, benchmark_names, default_encoding, get_encoding, load_benchmark
 from nasbench_bench.graph import data as gd
 from nasbench_bench.oracle import BudgetExhausted, Oracle
 

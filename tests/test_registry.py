@@ -32,7 +32,7 @@ def test_registry_facts_match_the_table(name: str) -> None:
     assert t.floor <= np.nanmin(t.valid_acc)
     enc = B.get_encoding(B.default_encoding(name)) if hasattr(B, "get_encoding") else None
     if enc is None:
-        from nasbench_bench.encodings import get_encoding
+        from nasbench_bench.benchmarks import get_encoding
 
         enc = get_encoding(B.default_encoding(name))
     ids = enc.cell_ids()
@@ -49,3 +49,12 @@ def test_readme_benchmark_table_lists_every_real_benchmark_as_the_catalog_descri
         line = table_rows[n]
         for key in ("domain", "metric", "search_sees", "regret_on", "cost"):
             assert r[key] in line, f"README row of {n}: {key} {r[key]!r} differs from the table's"
+
+
+def test_the_package_has_no_import_circle_between_encodings_and_the_registry() -> None:
+    import ast
+
+    src = (Path(__file__).resolve().parents[1] / "nasbench_bench" / "encodings.py").read_text()
+    imported = {n.module for n in ast.walk(ast.parse(src)) if isinstance(n, ast.ImportFrom)} | {
+        a.name for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Import) for a in n.names}
+    assert not any(m and m.startswith("nasbench_bench") and m != "nasbench_bench.encodings" for m in imported)

@@ -23,10 +23,10 @@ from nasbench_bench.benchmarks import (
     benchmark_family,
     benchmark_names,
     default_encoding,
+    get_encoding,
     load_benchmark,
     suite,
 )
-from nasbench_bench.encodings import get_encoding
 from nasbench_bench.oracle import Oracle
 from nasbench_bench.tnb101 import tables
 from nasbench_bench.tnb101.encoding import EncodingTNB101Macro, EncodingTNB101Micro

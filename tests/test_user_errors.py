@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from nasbench_bench.benchmarks import get_encoding
 from nasbench_bench.cli import main
-from nasbench_bench.encodings import get_encoding
 from nasbench_bench.experiment import Experiment, ExperimentError, parse_seeds
 from nasbench_bench.nb201.toy import toy_table
 from nasbench_bench.optimizer import Optimizer, OptimizerError, get_optimizer, run_optimizer

@@ -42,9 +42,8 @@ def _fmt(value: Any) -> str:
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     from nasbench_bench import plots
-    from nasbench_bench.benchmarks import benchmark_family, default_encoding, load_benchmark
+    from nasbench_bench.benchmarks import benchmark_family, default_encoding, get_encoding, load_benchmark
     from nasbench_bench.cli import UsageError
-    from nasbench_bench.encodings import get_encoding
     from nasbench_bench.paths import atomic_path
     from nasbench_bench.space_analysis import analyze_space
 
