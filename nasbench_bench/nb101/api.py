@@ -153,7 +153,7 @@ class NASBench:
         self.valid_epochs: set[int] = {int(b) for b in t.budgets}
         self._budget_index = {int(b): i for i, b in enumerate(t.budgets)}
         self._draw = UniformStream(np.random.default_rng(seed)).next
-        self._memo: dict[tuple[bytes, tuple[str, ...]], int] = {}
+        self._memo: dict[tuple[Any, ...], int] = {}  # (dtype, shape, matrix bytes, ops) -> row
         self._fixed: dict[int, tuple[np.ndarray, list[str], int]] = {}
         if space is True:
             from nasbench_bench.nb101.space import get_space
