@@ -263,8 +263,9 @@ def domain_table(final: pd.DataFrame, baseline: str = "rs", alpha: float = 0.05)
     """Per domain and optimizer: does it beat ``baseline``? Paired Wilcoxon on normalized final regret (pairs =
     benchmark x seed run by both), Holm-corrected over the domain's optimizers.
 
-    Columns: domain, optimizer, n_pairs, median_diff (optimizer - baseline), p, p_holm, verdict ("better",
-    "worse", "no significant difference").
+    Columns: domain, optimizer, n_pairs, median_diff and mean_diff (optimizer - baseline), p, p_holm, verdict
+    ("better", "worse", "no significant difference"; the direction is that of the signed-rank sums, so a test
+    that is significant with a median difference of 0, e.g. mostly ties and a few wins, still says which way).
     """
     rows = []
     for dom, grp in final.groupby("domain", sort=True):
@@ -278,22 +279,25 @@ def domain_table(final: pd.DataFrame, baseline: str = "rs", alpha: float = 0.05)
             joined = g.set_index(["benchmark", "seed"])["norm_regret"].to_frame("a").join(
                 base.to_frame("b"), how="inner").dropna()
             d = (joined["a"] - joined["b"]).to_numpy(dtype=float)
-            p, _ = A._wilcoxon(d)
+            p, balance = A._wilcoxon(d)
             part.append({"domain": dom, "optimizer": opt, "n_pairs": len(d),
-                         "median_diff": float(np.median(d)) if len(d) else math.nan, "p": p})
+                         "median_diff": float(np.median(d)) if len(d) else math.nan,
+                         "mean_diff": float(np.mean(d)) if len(d) else math.nan, "p": p, "_balance": balance})
         if not part:
             continue
         ps = A.holm([r["p"] for r in part])
         for r, ph in zip(part, ps):
             r["p_holm"] = float(ph)
-            if ph < alpha and r["median_diff"] < 0:
+            side = r.pop("_balance")  # W+ - W-: the signed-rank sums say which way the test points
+            if ph < alpha and side < 0:
                 r["verdict"] = f"better than {baseline}"
-            elif ph < alpha and r["median_diff"] > 0:
+            elif ph < alpha and side > 0:
                 r["verdict"] = f"worse than {baseline}"
             else:
                 r["verdict"] = "no significant difference"
             rows.append(r)
-    return pd.DataFrame(rows, columns=["domain", "optimizer", "n_pairs", "median_diff", "p", "p_holm", "verdict"])
+    return pd.DataFrame(rows, columns=["domain", "optimizer", "n_pairs", "median_diff", "mean_diff", "p", "p_holm",
+                                       "verdict"])
 
 
 def summary(final: pd.DataFrame) -> pd.DataFrame:

@@ -524,7 +524,8 @@ def across_figure(curves: pd.DataFrame, profile: pd.DataFrame, fried: dict, heat
         import scikit_posthocs as sp
 
         sp.critical_difference_diagram(ranks, fried["nemenyi"], ax=ax_cd, label_fmt_left="{label} ({rank:.2f})  ",
-                                       label_fmt_right="  ({rank:.2f}) {label}")
+                                       label_fmt_right="  ({rank:.2f}) {label}",
+                                       color_palette={str(o): optimizer_color(str(o)) for o in ranks.index})
         p = fried.get("p", float("nan"))
         ax_cd.set_title(f"critical difference: average rank over {fried['n_benchmarks']} benchmarks; Friedman "
                         f"p = {p:.2g}; bars join optimizers Nemenyi does not separate (alpha {fried['alpha']}; "

@@ -50,6 +50,8 @@ class FastRunHistory(RunHistory):
         self._buffer = np.empty((0, 0))
         self._n_vectors = 0
         self._columns_ok = True
+        self._col_config: list[Any] = []  # each trial's configuration, in ``_data`` order
+        self._budgets_seen = False  # any trial key with a budget
 
     def _add(self, k: TrialKey, v: TrialValue, status: StatusType) -> None:
         previous = self._data.get(k)
@@ -62,6 +64,8 @@ class FastRunHistory(RunHistory):
             self._hint = None
 
     def _record(self, k: TrialKey, v: TrialValue) -> None:
+        if k.budget is not None:
+            self._budgets_seen = True
         if not self._columns_ok:
             return
         if k.instance is not None or k.budget is not None or type(v.cost) is not float:
@@ -73,6 +77,7 @@ class FastRunHistory(RunHistory):
             self._col_id.append(k.config_id)
             self._col_status.append(int(v.status))
             self._col_cost.append(v.cost)
+            self._col_config.append(self._ids_config[k.config_id])
         else:
             self._col_status[pos], self._col_cost[pos] = int(v.status), v.cost
         n = self._n_vectors
@@ -100,6 +105,18 @@ class FastRunHistory(RunHistory):
             return None
         return (np.array(self._col_id, dtype=np.int64), np.array(self._col_status, dtype=np.int64),
                 np.array(self._col_cost, dtype=np.float64), self._vectors)
+
+    def without_budgets(self) -> bool:
+        """True while no trial key has a budget."""
+        return not self._budgets_seen
+
+    def get_configs_per_budget(self, budget_subset: list | None = None) -> list[Any]:
+        """As ``RunHistory.get_configs_per_budget`` (smac 2.4.1): for ``[None]`` without budgets, every trial's
+        configuration in ``_data`` order, from the kept column instead of a walk over the trial keys."""
+        if budget_subset is not None and list(budget_subset) == [None] and not self._budgets_seen \
+                and self._columns_ok and len(self._col_config) == len(self._data):
+            return list(self._col_config)
+        return super().get_configs_per_budget(budget_subset)
 
     def _update_objective_bounds(self) -> None:
         v, self._hint = self._hint, None

@@ -225,19 +225,28 @@ def _continuous_neighbourhood(
 
 
 class HashedConfiguration(Configuration):
-    """A ``Configuration`` that keeps its hash: ConfigSpace hashes ``repr(config)``, rebuilt on every call, and
-    SMAC's run history hashes each configuration many times per trial. Same hash value, equality and repr."""
+    """A ``Configuration`` that keeps its hash and its string: ConfigSpace hashes ``repr(config)``, rebuilt on every
+    call, SMAC's run history hashes each configuration many times per trial, and its intensifier and run history
+    take ``get_config_hash`` (a digest of ``str(config)``) of it several times per trial. Same hash value,
+    equality, repr and str."""
 
     _hash: int | None = None
+    _str: str | None = None
 
     def __hash__(self) -> int:
         if self._hash is None:
-            self._hash = super().__hash__()
+            self._hash = super().__hash__()  # hash(self.__repr__()), which is self.__str__()
         return self._hash
+
+    def __str__(self) -> str:
+        if self._str is None:
+            self._str = super().__str__()
+        return self._str
 
     def __setitem__(self, key: str, value: Any) -> None:
         super().__setitem__(key, value)
         self._hash = None
+        self._str = None
 
 
 class FastRandomSearch(RandomSearch):

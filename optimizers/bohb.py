@@ -1,7 +1,14 @@
-"""BOHB (Falkner et al. 2018) through hpbandster, driven in-process (see :mod:`optimizers._hpbandster`)."""
+"""BOHB (Falkner et al. 2018): hpbandster's master driven in-process (see :mod:`optimizers._hpbandster`).
+
+By default the configurations come from :class:`optimizers._bohb_exact.ExactBOHB`, an exact re-implementation of
+hpbandster 0.7.4's BOHB config generator (the same proposals at a fraction of the cost);
+:meth:`BOHB.run_with_hpbandster` and :class:`HpbandsterBOHB` use the library's own generator for comparisons.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from nasbench_bench.optimizer import Optimizer, check_number
@@ -36,6 +43,9 @@ class BOHB(ParallelHyperband, Optimizer):
         "min_points_in_model": None,
     }
     multi_fidelity = True
+    #: where the configurations come from: "exact" (:class:`~optimizers._bohb_exact.ExactBOHB`) or "hpbandster"
+    #: (the library's own generator, with statsmodels' KDEs)
+    generator = "exact"
 
     @classmethod
     def check_hyperparameters(cls, hp: dict) -> None:
@@ -48,22 +58,51 @@ class BOHB(ParallelHyperband, Optimizer):
                      exclusive_maximum=True)
         check_number(cls, hp, "min_points_in_model", integer=True, minimum=1, optional=True)
 
+    def _settings(self) -> dict[str, Any]:
+        hp = self.hp
+        return {k: hp[k] for k in ("min_points_in_model", "top_n_percent", "num_samples", "random_fraction",
+                                   "bandwidth_factor", "min_bandwidth")}
+
     def config_generator(self) -> Any:
-        """hpbandster's BOHB KDE generator with this run's settings over the seeded ConfigurationSpace."""
+        """This run's config generator over the seeded ConfigurationSpace (:attr:`generator` says which)."""
+        if self.generator == "hpbandster":
+            return self.library_config_generator()
+        from optimizers._bohb_exact import ExactBOHB
+
+        return ExactBOHB(self.encoding.configspace(seed=self.seed), **self._settings())
+
+    def library_config_generator(self) -> Any:
+        """hpbandster's own BOHB KDE generator with this run's settings over the seeded ConfigurationSpace."""
         from hpbandster.optimizers.config_generators.bohb import BOHB as KDEGenerator
 
-        hp = self.hp
-        return KDEGenerator(
-            configspace=self.encoding.configspace(seed=self.seed),
-            min_points_in_model=hp["min_points_in_model"],
-            top_n_percent=hp["top_n_percent"],
-            num_samples=hp["num_samples"],
-            random_fraction=hp["random_fraction"],
-            bandwidth_factor=hp["bandwidth_factor"],
-            min_bandwidth=hp["min_bandwidth"],
-        )
+        return KDEGenerator(configspace=self.encoding.configspace(seed=self.seed), **self._settings())
 
     def run(self, oracle: Oracle) -> None:
+        self._run(oracle, self.config_generator)
+
+    def run_with_hpbandster(self, oracle: Oracle) -> None:
+        """The same search with hpbandster's own config generator (statsmodels KDEs, scipy sampling; slow)."""
+        self._run(oracle, self.library_config_generator)
+
+    def _run(self, oracle: Oracle, make_generator: Any) -> None:
+        from optimizers._bohb_exact import single_threaded_blas
+
         budgets = rung_budgets(oracle.table.budgets, self.name)
-        with seeded_global_numpy(self.seed), library_warnings_silenced():
-            run_hpbandster(self.config_generator(), oracle, budgets, float(self.hp["eta"]))
+        with seeded_global_numpy(self.seed), library_warnings_silenced(), single_threaded_blas():
+            run_hpbandster(make_generator(), oracle, budgets, float(self.hp["eta"]))
+
+    @contextmanager
+    def _own_numpy(self) -> Iterator[None]:
+        """The parallel form's ask/tell: the run's own global RandomState, and BLAS on one thread."""
+        from optimizers._bohb_exact import single_threaded_blas
+
+        with super()._own_numpy(), single_threaded_blas():
+            yield
+
+
+class HpbandsterBOHB(BOHB):
+    """:class:`BOHB` with hpbandster's own config generator (``optimizers.bohb:HpbandsterBOHB``; for comparisons),
+    sequentially and in the parallel form."""
+
+    name = "bohb-hpbandster"
+    generator = "hpbandster"

@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from nasbench_bench.optimizer import Optimizer, check_number
 from nasbench_bench.oracle import Oracle
 
@@ -31,25 +33,43 @@ def _key(config: Any) -> frozenset[tuple[str, Any]]:
     return frozenset(dict(config).items())
 
 
+def _categorical_key(config: Any) -> tuple[float, ...]:
+    """The choice indices of a configuration of an all-categorical space without conditions: equal exactly when
+    the configurations are (``Configuration.__eq__`` compares the values, ``choices[rint(vector)]``, and a
+    categorical's choices are distinct)."""
+    return tuple(np.rint(config.get_array()).tolist())
+
+
+def config_key(space: Any) -> Callable[[Any], Any]:
+    """The cheapest key of :class:`_ConfigList` that is equal exactly for equal configurations of ``space``."""
+    from ConfigSpace import CategoricalHyperparameter
+
+    if not space.conditions and all(isinstance(hp, CategoricalHyperparameter) for hp in space.values()):
+        return _categorical_key
+    return _key
+
+
 class _ConfigList(list):
     """A list of configurations with hashed membership tests (same answers as ``list.__contains__``).
 
     SMAC's config selector tests every challenger with ``config not in processed`` on a plain list: O(n)
-    ``Configuration.__eq__`` calls per test, the dominant cost of long runs.
+    ``Configuration.__eq__`` calls per test, the dominant cost of long runs. ``key`` must be equal for equal
+    configurations (:func:`config_key`).
     """
 
-    def __init__(self, items: Any = ()) -> None:
+    def __init__(self, items: Any = (), key: Callable[[Any], Any] = _key) -> None:
         super().__init__(items)
-        self._index: dict[frozenset[tuple[str, Any]], list[Any]] = {}
+        self._keyof = key
+        self._index: dict[Any, list[Any]] = {}
         for config in self:
-            self._index.setdefault(_key(config), []).append(config)
+            self._index.setdefault(key(config), []).append(config)
 
     def append(self, config: Any) -> None:
         super().append(config)
-        self._index.setdefault(_key(config), []).append(config)
+        self._index.setdefault(self._keyof(config), []).append(config)
 
     def __contains__(self, config: object) -> bool:
-        return any(other is config or other == config for other in self._index.get(_key(config), ()))
+        return any(other is config or other == config for other in self._index.get(self._keyof(config), ()))
 
 
 def _fast_config_selector(scenario: Any, retrain_after: int = 8, retries: int = 16) -> Any:
@@ -59,8 +79,11 @@ def _fast_config_selector(scenario: Any, retrain_after: int = 8, retries: int = 
     predicted cost (``_get_x_best``) is predicted for all evaluated configurations in one call instead of
     one forest call per configuration; the first minimum is taken, as SMAC's stable sort does.
     """
-    import numpy as np
     from smac.main.config_selector import ConfigSelector
+
+    from optimizers._smac_runhistory import FastRunHistory
+
+    key = config_key(scenario.configspace)
 
     class FastConfigSelector(ConfigSelector):
         @property
@@ -69,7 +92,21 @@ def _fast_config_selector(scenario: Any, retrain_after: int = 8, retries: int = 
 
         @_processed_configs.setter
         def _processed_configs(self, configs: list[Any]) -> None:
-            self._processed = _ConfigList(configs)
+            self._processed = _ConfigList(configs, key)
+
+        def _collect_data(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            """As ``ConfigSelector._collect_data`` (smac 2.4.1); without budgets its set of the trials' budgets is
+            empty and the only budget tried is None, so the walk over the trial keys is skipped."""
+            rh = self._runhistory
+            if not (isinstance(rh, FastRunHistory) and rh.without_budgets()):
+                return super()._collect_data()
+            assert self._runhistory_encoder is not None
+            X, Y = self._runhistory_encoder.transform(budget_subset=[None])
+            if X.shape[0] >= self._min_trials:
+                self._considered_budgets = [None]
+                configs_array = self._runhistory_encoder.get_configurations(budget_subset=self._considered_budgets)
+                return X, Y, configs_array
+            return np.empty(shape=[0, 0]), np.empty(shape=[0]), np.empty(shape=[0, 0])
 
         def _get_x_best(self, X: np.ndarray) -> tuple[np.ndarray, float]:
             if not self._predict_x_best:
@@ -85,13 +122,15 @@ def _fast_intensifier(scenario: Any, max_config_calls: int) -> Any:
     """SMAC's ``Intensifier`` whose rejected-configuration list (tested once per ask) has hashed membership."""
     from smac.intensifier import Intensifier
 
+    key = config_key(scenario.configspace)
+
     class FastIntensifier(Intensifier):
         def get_rejected_configs(self) -> list[Any]:
             ids = self._rejected_config_ids
             cached_ids, configs = getattr(self, "_rejected_cache", ([], None))
             n = len(cached_ids)
             if configs is None or ids[:n] != cached_ids:  # first call, or an id was removed: rebuild
-                n, configs = 0, _ConfigList()
+                n, configs = 0, _ConfigList(key=key)
             for config_id in ids[n:]:
                 configs.append(self.runhistory._ids_config[config_id])
             self._rejected_cache = (list(ids), configs)

@@ -8,10 +8,11 @@ the last 10 % before 1,000 / 5,000 / 10,000 suggestions of history (the cost of 
 with it), and the projected CPU-hours of 500 seeds (this seed's CPU time x 500). The last lines add up the
 projection for the whole of Figure 7 (the paper's seven optimizers, encoding A, 500 seeds each).
 
-``--library N`` also runs TPE and SMAC through the libraries' own machinery for their first ``N``
-suggestions, in this process: hyperopt's ``tpe.suggest`` with its ``Trials`` and pyll graph, and SMAC's
-ask/tell with its stock components; it prints their cost per suggestion at ``N`` against ours and whether
-they made the same trials. One seed is one sample: seeds differ in how many suggestions a budget buys.
+``--library N`` also runs TPE, SMAC and BOHB through the libraries' own machinery for their first ``N``
+suggestions, in this process: hyperopt's ``tpe.suggest`` with its ``Trials`` and pyll graph, SMAC's
+ask/tell with its stock components, and hpbandster's own BOHB config generator (statsmodels' KDEs, scipy's
+truncated normals); it prints their cost per suggestion at ``N`` against ours and whether they made the same
+trials. One seed is one sample: seeds differ in how many suggestions a budget buys.
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--budget", type=float, default=1e7, help="simulated seconds per run (default: 1e7)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--library", type=int, default=0, metavar="N",
-                        help="also run TPE and SMAC through the libraries' own machinery for N suggestions "
-                             "and compare (default: 0, off; 1000 takes a few minutes)")
+                        help="also run TPE, SMAC and BOHB through the libraries' own machinery for N "
+                             "suggestions and compare (default: 0, off; 1000 takes a few minutes)")
 
 
 def _load() -> Any:
@@ -71,6 +72,8 @@ def _run(name: str, table: Any, enc: Any, budget: float, seed: int, engine: str 
             opt.run_with_hyperopt(oracle)
         elif engine == "stock":
             opt.run_with_stock_components(oracle)
+        elif engine == "hpbandster":
+            opt.run_with_hpbandster(oracle)
         else:
             opt.run(oracle)
     except BudgetExhausted:
@@ -169,7 +172,8 @@ def _compare_libraries(names: list[str], encodings: list[str], table: Any, args:
     for enc_name in encodings:
         enc = get_encoding(enc_name)
         for name, engine, label in (("tpe", "hyperopt", "hyperopt tpe.suggest + Trials"),
-                                    ("smac", "stock", "SMAC ask/tell, stock components")):
+                                    ("smac", "stock", "SMAC ask/tell, stock components"),
+                                    ("bohb", "hpbandster", "hpbandster's BOHB generator")):
             if name not in names:
                 continue
             ours = _run(name, table, enc, args.budget, args.seed, max_evaluations=n)

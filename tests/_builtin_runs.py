@@ -1,7 +1,7 @@
 """Every built-in optimizer on one benchmark: short runs, their identity in-process and across fresh processes.
 
-Shared by the per-family test modules (``test_fcnet.py``, ``test_hpobench_mlp.py``): a run is keyed by its rows,
-trials, budgets and clock, and must be the same for the same seed.
+Used by ``test_families.py`` (one task of every family): a run is keyed by its rows, trials, budgets and clock, and
+must be the same for the same seed.
 """
 
 from __future__ import annotations
@@ -19,14 +19,14 @@ from nasbench_bench.oracle import Oracle
 
 NAMES = sorted(BUILTINS)  # (lce:* refuses single-budget tables: no low fidelity to stop at)
 #: budget = this many x the table's mean evaluation cost (random search gets about that many evaluations)
-EVALUATIONS = {"fcnet": 30, "hpobench": 60}
+EVALUATIONS = 40
 
 
 def run_key(benchmark: str, name: str, seed: int) -> list:
     """(rows, trials, budgets, clock) of one short run of optimizer ``name`` on ``benchmark``."""
     table = load_benchmark(benchmark)
     enc = get_encoding(default_encoding(benchmark))
-    oracle = Oracle(table, enc, EVALUATIONS[benchmark.split("-")[0]] * table.mean_cost, seed=seed)
+    oracle = Oracle(table, enc, EVALUATIONS * table.mean_cost, seed=seed)
     tr = run_optimizer(get_optimizer(name)(enc, seed=seed), oracle)
     return [tr.row.tolist(), tr.trial.tolist(), tr.budget.tolist(), tr.time.tolist()]
 

@@ -174,3 +174,17 @@ def test_report_and_plot_pool_several_benchmarks(tmp_path, capsys) -> None:
     assert "graph-nope" in capsys.readouterr().err
     assert main(["plot", str(out)]) == 0
     assert (out / "plots" / "across.png").stat().st_size > 0
+
+
+def test_domain_verdict_follows_the_signed_ranks_when_the_median_difference_is_zero() -> None:
+    # 30 pairs: 16 ties, 14 where the optimizer is better -> median difference 0, yet significantly better
+    per = {f"b{i}": {"rs": [0.5], "x": [0.5 if i < 16 else 0.1]} for i in range(30)}
+    global REF, DOMAIN
+    old = (REF, DOMAIN)
+    REF, DOMAIN = {f"b{i}": 1.0 for i in range(30)}, {f"b{i}": "image" for i in range(30)}
+    try:
+        dom = X.domain_table(X.final_normalized(*frames(per)), baseline="rs")
+    finally:
+        REF, DOMAIN = old
+    row = dom.set_index("optimizer").loc["x"]
+    assert row["median_diff"] == 0 and row["p_holm"] < 0.05 and row["verdict"] == "better than rs"

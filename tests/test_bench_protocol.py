@@ -33,8 +33,8 @@ def test_protocol_runs_every_optimizer_and_matches_the_libraries() -> None:
         suggestions, valid, invalid = (int(c.replace(",", "")) for c in cols[4:7])
         assert suggestions == valid + invalid and valid > 0
     assert "Figure 7 (7 optimizers x 500 seeds, encoding A)" in out.stdout
-    comparisons = [line for line in out.stdout.splitlines() if line.startswith(("  tpe A:", "  smac A:"))]
-    assert len(comparisons) == 2 and all(line.endswith("; same trials") for line in comparisons), comparisons
+    comparisons = [line for line in out.stdout.splitlines() if line.startswith(("  tpe A:", "  smac A:", "  bohb A:"))]
+    assert len(comparisons) == 3 and all(line.endswith("; same trials") for line in comparisons), comparisons
 
 
 @pytest.mark.parametrize(("args", "message"), [

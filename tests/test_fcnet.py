@@ -10,7 +10,6 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-import _builtin_runs
 import numpy as np
 import pytest
 
@@ -233,19 +232,3 @@ def test_unknown_task(tmp_path: Path) -> None:
 def test_restricted_unpickler_refuses_globals() -> None:
     with pytest.raises(pickle.UnpicklingError, match="refusing global"):
         hpo_grid.NoGlobalsUnpickler(io.BytesIO(pickle.dumps(Path("x")))).load()
-
-
-@pytest.mark.parametrize("name", _builtin_runs.NAMES)
-def test_every_builtin_runs_and_repeats(name: str, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NASBENCH_BENCH_CACHE", str(cache))
-    a = _builtin_runs.run_key("fcnet-naval", name, 3)
-    assert len(a[0]) >= 10 and min(a[0]) >= 0  # every grid point is valid
-    assert a == _builtin_runs.run_key("fcnet-naval", name, 3)
-
-
-@pytest.mark.slow
-def test_every_builtin_is_deterministic_across_processes(cache: Path) -> None:
-    fcnet.load_fcnet("naval", cache=cache)
-    first = _builtin_runs.fresh_process_keys("fcnet-naval", cache)
-    assert first == _builtin_runs.fresh_process_keys("fcnet-naval", cache)
-    assert sorted(first) == sorted(_builtin_runs.NAMES)

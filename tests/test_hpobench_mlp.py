@@ -10,7 +10,6 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-import _builtin_runs
 import numpy as np
 import pytest
 
@@ -192,19 +191,3 @@ def test_cache_is_read_without_pickles_and_checked(tmp_path: Path, monkeypatch: 
 def test_unknown_task(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown HPOBench MLP task 'credit_g'"):
         hpobench.load_hpobench_mlp("credit_g", cache=tmp_path)
-
-
-@pytest.mark.parametrize("name", _builtin_runs.NAMES)
-def test_every_builtin_runs_and_repeats(name: str, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NASBENCH_BENCH_CACHE", str(cache))
-    a = _builtin_runs.run_key("hpobench-mlp-kc1", name, 3)
-    assert len(a[0]) >= 5 and min(a[0]) >= 0  # every grid point is valid
-    assert a == _builtin_runs.run_key("hpobench-mlp-kc1", name, 3)
-
-
-@pytest.mark.slow
-def test_every_builtin_is_deterministic_across_processes(cache: Path) -> None:
-    hpobench.load_hpobench_mlp("kc1", cache=cache)
-    first = _builtin_runs.fresh_process_keys("hpobench-mlp-kc1", cache)
-    assert first == _builtin_runs.fresh_process_keys("hpobench-mlp-kc1", cache)
-    assert sorted(first) == sorted(_builtin_runs.NAMES)

@@ -294,21 +294,6 @@ def test_configspace_samples_map_to_cells(cls) -> None:
     assert all(-1 <= g < len(enc.cell_ids()) for g in got) and sum(g >= 0 for g in got) > 50
 
 
-# -- every built-in on one micro and one macro table; data info ------------------------------------------------
-@pytest.mark.parametrize("name", ["rs", "re", "reinforce", "tpe", "smac", "hb", "bohb", "ls", "asha"])
-@pytest.mark.parametrize("bench", ["tnb101-micro-jigsaw", "tnb101-macro-room_layout"])
-def test_builtins_run_40_evaluations_deterministically(bench: str, name: str) -> None:
-    from nasbench_bench.optimizer import get_optimizer, run_optimizer
-
-    t = load_benchmark(bench)
-    enc = get_encoding(default_encoding(bench))
-    runs = [run_optimizer(get_optimizer(name)(enc, seed=3), Oracle(t, enc, 40, seed=3)) for _ in range(2)]
-    a, b = runs
-    assert a.row.tolist() == b.row.tolist() and a.time.tolist() == b.time.tolist()
-    assert int((a.row >= 0).sum()) == 40 and float(a.time.max()) == 40.0  # 40 evaluations, each costing 1
-    assert (a.regret[a.row >= 0] >= 0).all()
-
-
 def test_data_info_describes_a_benchmark(capsys: pytest.CaptureFixture[str]) -> None:
     from nasbench_bench.cli import main
 

@@ -13,6 +13,7 @@ from typing import Any
 
 BENCHMARKS: dict[str, tuple[str, str]] = {
     "data": ("perf.data", "convert / load / query of NB101 data vs the official algorithm"),
+    "load": ("perf.first_load", "NB101 first load: converting full-size files vs the official API's load"),
     "oracle": ("perf.oracle", "per-query cost of the oracle vs a bare table lookup"),
     "optimizers": ("perf.optimizers", "many seeds of RS, RE, REINFORCE at the paper's budget"),
     "drivers": ("perf.drivers", "TPE/SMAC/HB/BOHB: our in-process drivers vs the libraries' own"),

@@ -295,7 +295,7 @@ def plot_across(args: argparse.Namespace, out_dir: Path) -> list[Path]:
     curves = X.normalized_curves(results, runs)
     n_opt = final["optimizer"].nunique()
     seeds = final.groupby(["benchmark", "optimizer"]).size()
-    title = (f"across {len(names)} benchmarks, {n_opt} optimizers, {int(seeds.min()) if len(seeds) else 0}"
-             f"-{int(seeds.max()) if len(seeds) else 0} seeds each")
+    lo, hi = (int(seeds.min()), int(seeds.max())) if len(seeds) else (0, 0)
+    title = f"across {len(names)} benchmarks, {n_opt} optimizers, {lo if lo == hi else f'{lo}-{hi}'} seeds each"
     return plots.plot_across(curves, X.performance_profile(final), X.friedman(final), X.heatmap(final), title,
                              out_dir / "across", note="; ".join(_across_notes(runs)))
