@@ -570,6 +570,7 @@ def _run_dask(jobs: Sequence[Job], workers: int, scheduler: Any, report: Callabl
     from distributed import Client, LocalCluster, as_completed
 
     cluster = None
+    saved_hashseed = os.environ.get("PYTHONHASHSEED")  # a local cluster's nannies set it in this process's environ
     if scheduler is None:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                silence_logs=logging.ERROR, dashboard_address=":0")
@@ -602,6 +603,10 @@ def _run_dask(jobs: Sequence[Job], workers: int, scheduler: Any, report: Callabl
             client.close()
         if cluster is not None:
             cluster.close()
+            if saved_hashseed is None:
+                os.environ.pop("PYTHONHASHSEED", None)
+            else:
+                os.environ["PYTHONHASHSEED"] = saved_hashseed
 
 
 # -- the experiment ----------------------------------------------------------------------------------------

@@ -340,8 +340,11 @@ def test_too_many_jobs_are_clamped_to_what_the_machine_holds(tmp_path: Path, cap
 
 @pytest.mark.slow
 def test_a_dask_local_cluster_is_clamped_too(tmp_path: Path) -> None:
+    before = os.environ.get("PYTHONHASHSEED")
     s = run_experiment(toy(["rs"], "0-1"), tmp_path / "d", jobs=1000, executor="dask", progress=False)
     assert s.done == 2 and s.jobs == expected_job_cap() and s.jobs_note
+    # the cluster's nannies set PYTHONHASHSEED in this process's environment: restored (later tests read it)
+    assert os.environ.get("PYTHONHASHSEED") == before
 
 
 # -- 6. two experiments into one directory at once ---------------------------------------------------------------
