@@ -560,10 +560,18 @@ class BenchmarkResults:
     prep: PreparedResults
     score_metric: str  # "test", "validation", or "a/b" when runs mix metrics
     synthetic: bool
-    budget: float  # simulated seconds (the largest run budget)
+    budget: float  # the largest run budget, in time_unit
     notes: list[str]  # exclusions, inconsistencies and derived values, one sentence each
     runs_per_optimizer: pd.DataFrame  # optimizer, ok (finished), total
     derived: list[str] = field(default_factory=list)  # the tables' DERIVED (not measured) values, e.g. times
+    time_unit: str = "seconds"  # what the clock counts: "seconds" or "evaluations" (unit-cost tables)
+    cost_model: str = "recorded"  # "recorded", "derived" or "unit" (Table.cost_model)
+    metric: str = "accuracy"  # what the table's values measure (Table.metric)
+
+    @property
+    def budget_text(self) -> str:
+        """``"3e+04 s"`` or ``"40 evaluations"``."""
+        return f"{self.budget:.4g} s" if self.time_unit == "seconds" else f"{self.budget:.4g} evaluations"
 
 
 def _drop_runs(results: pd.DataFrame, bad: pd.DataFrame) -> pd.DataFrame:
@@ -624,13 +632,32 @@ def by_benchmark(results: pd.DataFrame, runs: pd.DataFrame, only: str | None = N
         texts = rn["derived"].dropna() if "derived" in rn else []
         derived = sorted({d for text in texts for d in str(text).split("; ") if d})
         notes.extend(derived)
-        out.append(BenchmarkResults(str(bench), prep, str(metric), synthetic, budget, notes, per_opt, derived))
+        unit = _one(rn, "cost_unit", "seconds", notes, "time units")
+        cost = _one(rn, "cost_model", "recorded", notes, "cost models")
+        what = _one(rn, "metric", "accuracy", notes, "metrics")
+        if cost == "unit":
+            notes.append("unit costs: nothing was recorded, every evaluation costs 1 and the budget counts evaluations")
+        out.append(BenchmarkResults(str(bench), prep, str(metric), synthetic, budget, notes, per_opt, derived,
+                                    unit, cost, what))
     return out
 
 
-def plot_grid(budget: float, n: int = 200) -> np.ndarray:
-    """The time grid regret curves are drawn on: log-spaced up to ``budget`` (1e7 s if unknown)."""
+def _one(runs: pd.DataFrame, col: str, default: str, notes: list[str], what: str) -> str:
+    """The one value of ``col`` among ``runs`` (``default`` if absent); a note when runs mix several."""
+    if col not in runs:
+        return default
+    vals = sorted(v for v in runs[col].dropna().astype(str).unique() if v)
+    if len(vals) > 1:
+        notes.append(f"runs MIX {what} {vals}: their curves are not comparable")
+    return vals[0] if vals else default
+
+
+def plot_grid(budget: float, n: int = 200, unit: str = "seconds") -> np.ndarray:
+    """The time grid regret curves are drawn on: log-spaced up to ``budget`` (1e7 s if unknown); from the first
+    evaluation on when the clock counts evaluations (``unit`` "evaluations")."""
     t_max = budget if budget > 0 else 1e7
+    if unit == "evaluations" and t_max > 1.0:
+        return time_grid(1.0, t_max, n)
     return time_grid(min(10.0, t_max / 100.0), t_max, n)
 
 

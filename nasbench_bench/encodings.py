@@ -7,7 +7,9 @@ vector to the encoding's cell index (``-1`` = invalid); ``cell_ids()`` gives the
 the oracle can line cells up with any table's rows.
 
 Each benchmark family defines its encodings in its own subpackage (``nb101/encodings.py``: the paper's A, B,
-C; ``nb201/encoding.py``) and lists them in its ``FAMILY``; :func:`get_encoding` finds them by name.
+C; ``nb201/encoding.py``) and lists them in its ``FAMILY``; the registry
+(:func:`nasbench_bench.benchmarks.get_encoding`) finds them by name, so this module imports nothing of the
+registry.
 """
 
 from __future__ import annotations
@@ -201,19 +203,3 @@ class Encoding:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.benchmark}/{self.name}: {self.dim} hyperparameters>"
-
-
-def encodings() -> dict[str, type[Encoding]]:
-    """Every encoding of every registered benchmark family, by name."""
-    from nasbench_bench.benchmarks import families
-
-    return {name: cls for fam in families() for name, cls in fam.encodings.items()}
-
-
-def get_encoding(name: str) -> Encoding:
-    """An encoding by name (e.g. 'A', 'B', 'C', 'nb201'); ``KeyError`` listing the valid names."""
-    known = encodings()
-    try:
-        return known[name]()
-    except KeyError:
-        raise KeyError(f"unknown encoding {name!r}; valid: {sorted(known)}") from None

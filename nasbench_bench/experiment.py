@@ -6,8 +6,11 @@ command line uses; its flags override the file's keys). The TOML keys::
     name = "figure7"                  # optional, default: the file's stem
     description = "..."               # optional
     benchmark = "nb101"               # or benchmarks = ["nb201-cifar10", "nb201-cifar100"]
+                                      #   or suite = "real" (a named set: nasbench_bench.benchmarks.SUITES)
     seeds = "0-499"                   # "0-9,20,30-31", a list [0, 1, 2] or an int N (= 0..N-1)
-    time_budget = 1e7                 # simulated seconds
+    time_budget = 1e7                 # simulated seconds (evaluations on unit-cost tables), or a rule
+                                      #   comparable across tables: "100 evaluations" = 100 x the table's
+                                      #   mean evaluation cost (unit-cost tables: 100), resolved per table
     encoding = "A"                    # optional: default A for nb101, nb201 for nb201-*/toy
     max_evaluations = 100000          # optional: end each run after this many evaluations (part of its setting)
     workers = 8                       # optional: simulated parallel workers per run (default 1 = sequential;
@@ -44,8 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nasbench_bench.benchmarks import benchmark_family, benchmark_names, default_encoding
-from nasbench_bench.encodings import encodings, get_encoding
+from nasbench_bench.benchmarks import benchmark_family, benchmark_names, default_encoding, encodings, get_encoding
 from nasbench_bench.oracle import RunLimits
 from nasbench_bench.results import RunId, check_label, settings_hash
 
@@ -54,10 +56,11 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["Experiment", "ExperimentError", "OptimizerSpec", "Run", "load_experiment", "parse_seeds"]
+__all__ = ["BenchmarkPlan", "Experiment", "ExperimentError", "OptimizerSpec", "Plan", "Run", "load_experiment",
+           "parse_seeds"]
 
 TOP_KEYS = (
-    "name", "description", "benchmark", "benchmarks", "optimizers", "seeds", "time_budget", "encoding",
+    "name", "description", "benchmark", "benchmarks", "suite", "optimizers", "seeds", "time_budget", "encoding",
     "max_evaluations", "data", "plugins", "limits", "workers",
 )
 LIMIT_KEYS = ("invalid_streak", "evaluations", "wall_clock")
@@ -122,6 +125,31 @@ def _check_seed_count(n: int, spec: Any) -> None:
                          "split a larger study into several experiments")
 
 
+_RULE_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?)\s*evaluations?\s*$")
+
+
+def parse_budget_rule(value: Any) -> float | None:
+    """``"100 evaluations"`` -> 100.0 (a budget rule), None for anything that is not a rule."""
+    if not isinstance(value, str):
+        return None
+    m = _RULE_RE.match(value)
+    if m is None:
+        return None
+    n = float(m.group(1))
+    if not (n > 0 and math.isfinite(n)):
+        raise ValueError(f"a budget rule needs a positive number of evaluations, got {value!r}")
+    return n
+
+
+def resolve_budget_rule(n_evaluations: float, benchmarks: Sequence[str], data: str | None = None
+                        ) -> dict[str, float]:
+    """Per benchmark, ``n_evaluations`` x its table's mean evaluation cost (``Table.mean_cost``; 1 on
+    unit-cost tables, so the budget is then ``n_evaluations`` evaluations)."""
+    from nasbench_bench.benchmarks import load_benchmark
+
+    return {b: float(n_evaluations * load_benchmark(b, data).mean_cost) for b in benchmarks}
+
+
 def parse_budget(value: Any) -> float:
     """A positive finite number of simulated seconds from a number or a string like ``"1e7"``."""
     if isinstance(value, bool):
@@ -180,6 +208,33 @@ class Run:
     settings: Mapping[str, Any]
     limits: RunLimits = RunLimits()
     workers: int = 1
+    domain: str = ""  # the benchmark's task domain (recorded with the run)
+
+
+@dataclass(frozen=True)
+class BenchmarkPlan:
+    """One benchmark of an experiment, resolved once (:meth:`Experiment.resolve`): what every run on it needs."""
+
+    name: str
+    family: str
+    encoding: str
+    budget: float
+    domain: str
+    cost_unit: str
+    synthetic: bool
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An experiment resolved against the registry and the data: the data path handed to the workers and one
+    :class:`BenchmarkPlan` per benchmark (tables loaded and checked to hold every cell their encoding proposes)."""
+
+    data: str | None
+    benchmarks: Mapping[str, BenchmarkPlan]
+
+    @property
+    def synthetic(self) -> list[str]:
+        return [b for b, p in self.benchmarks.items() if p.synthetic]
 
 
 @dataclass(frozen=True)
@@ -198,9 +253,23 @@ class Experiment:
     limits: RunLimits = RunLimits()
     plugins: tuple[str, ...] = ()
     workers: int = 1
+    budget_rule: float | None = None  # "N evaluations": N, resolved per table into ``budgets``
+    budgets: Mapping[str, float] = dataclasses.field(default_factory=dict)  # per benchmark (rules only)
+    suite: str | None = None
 
     def encoding_for(self, benchmark: str) -> str:
         return self.encoding or default_encoding(benchmark)
+
+    def budget_for(self, benchmark: str) -> float:
+        """The run budget on ``benchmark``: the budget rule resolved for its table, else ``time_budget``."""
+        return self.budgets.get(benchmark, self.time_budget)
+
+    @property
+    def budget_text(self) -> str:
+        """What the budget is, in one phrase (the rule when there is one)."""
+        if self.budget_rule is not None:
+            return f"{self.budget_rule:g} evaluations (x each table's mean evaluation cost)"
+        return f"{self.time_budget:g}"
 
     def settings(self, benchmark: str, optimizer: OptimizerSpec) -> dict[str, Any]:
         """What identifies a run's setting (hashed into its directory name); the benchmark is the parent.
@@ -213,12 +282,34 @@ class Experiment:
             "optimizer": optimizer.name,
             "hyperparameters": dict(optimizer.hyperparameters),
             "encoding": self.encoding_for(benchmark),
-            "time_budget": self.time_budget,
+            "time_budget": self.budget_for(benchmark),
             "max_evaluations": self.max_evaluations,
         }
+        if self.budget_rule is not None:  # only then, so runs without a rule keep their identity
+            out["budget_rule"] = f"{self.budget_rule:g} evaluations"
         if self.workers > 1:
             out["workers"] = self.workers
         return out
+
+    def resolve(self) -> Plan:
+        """Resolve everything the runs need once: each benchmark's data path (the family's how-to error when it is
+        missing), encoding, budget and domain, and its table loaded and checked to hold every cell the encoding can
+        propose (else every run would fail at its first missing cell). The runner then only runs."""
+        from nasbench_bench.benchmarks import benchmark, data_path, synthetic_benchmarks
+        data = self.data
+        for b in self.benchmarks:  # fail now, with the how-to, not in 500 workers
+            path = data_path(b, data)
+            if path is not None:
+                data = str(path)
+        synthetic = synthetic_benchmarks()
+        plans = {}
+        for b in self.benchmarks:
+            enc = self.encoding_for(b)
+            check_coverage(b, data, enc)
+            reg = benchmark(b)
+            plans[b] = BenchmarkPlan(b, benchmark_family(b), enc, self.budget_for(b), reg.domain, reg.cost_unit,
+                                     b in synthetic)
+        return Plan(data, plans)
 
     def runs(self, data: str | None = None) -> list[Run]:
         """Every run, seed-major (all optimizers of seed 0 first) so partial results stay balanced.
@@ -232,8 +323,8 @@ class Experiment:
                 per.append((b, o, self.encoding_for(b), s, settings_hash(s)))
         data = self.data if data is None else data
         return [
-            Run(RunId(b, o.label, h, seed), o, enc, self.time_budget, self.max_evaluations, data, s, self.limits,
-                self.workers)
+            Run(RunId(b, o.label, h, seed), o, enc, self.budget_for(b), self.max_evaluations, data, s, self.limits,
+                self.workers, _domain(b))
             for seed in self.seeds for (b, o, enc, s, h) in per
         ]
 
@@ -263,13 +354,26 @@ class Experiment:
             raise err(f"'description' must be a string, got {description!r}")
 
         # benchmarks
-        if "benchmark" in raw and "benchmarks" in raw:
-            raise err("give either 'benchmark' or 'benchmarks', not both")
-        braw = raw.get("benchmarks", raw.get("benchmark"))
-        bkey = "benchmarks" if "benchmarks" in raw else "benchmark"
+        given = [k for k in ("benchmark", "benchmarks", "suite") if k in raw]
+        if len(given) > 1:
+            raise err(f"give one of 'benchmark', 'benchmarks' or 'suite', not {' and '.join(given)}")
+        suite_name = raw.get("suite")
+        if suite_name is not None:
+            from nasbench_bench.benchmarks import suite
+
+            if not isinstance(suite_name, str):
+                raise err(f"'suite' must be a suite name, got {suite_name!r}")
+            try:
+                braw = list(suite(suite_name))
+            except KeyError as exc:
+                raise err(f"'suite': {exc.args[0]}") from None
+            bkey = "suite"
+        else:
+            braw = raw.get("benchmarks", raw.get("benchmark"))
+            bkey = "benchmarks" if "benchmarks" in raw else "benchmark"
         known_benchmarks = sorted(benchmark_names())
         if braw is None:
-            raise err(f"missing 'benchmark' (one of {known_benchmarks})")
+            raise err(f"missing 'benchmark' (one of {known_benchmarks}) or 'suite'")
         blist = [b.strip() for b in braw.split(",")] if isinstance(braw, str) else braw
         if not isinstance(blist, list) or not blist or not all(isinstance(b, str) for b in blist):
             raise err(f"'{bkey}' must be a benchmark name or a list of them, got {braw!r}")
@@ -302,9 +406,11 @@ class Experiment:
         if "time_budget" not in raw:
             raise err("missing 'time_budget' (simulated seconds, e.g. time_budget = 1e7)")
         try:
-            budget = parse_budget(raw["time_budget"])
+            rule = parse_budget_rule(raw["time_budget"])
+            budget = rule if rule is not None else parse_budget(raw["time_budget"])
         except ValueError as exc:
-            raise err(f"'time_budget' = {raw['time_budget']!r}: {exc}") from None
+            raise err(f"'time_budget' = {raw['time_budget']!r}: {exc} (or a rule like \"100 evaluations\")"
+                      ) from None
         max_evals = raw.get("max_evaluations")
         if max_evals is not None and (isinstance(max_evals, bool) or not isinstance(max_evals, int) or max_evals <= 0):
             raise err(f"'max_evaluations' must be a positive integer, got {max_evals!r}")
@@ -325,6 +431,14 @@ class Experiment:
 
         optimizers = _parse_optimizers(raw.get("optimizers"), err)
         workers = _parse_workers(raw.get("workers", 1), optimizers, err)
+        budgets: dict[str, float] = {}
+        if rule is not None:
+            from nasbench_bench.benchmarks import BenchmarkDataError
+
+            try:
+                budgets = resolve_budget_rule(rule, blist, None if data is None else str(data))
+            except (BenchmarkDataError, OSError, ValueError) as exc:
+                raise err(f"'time_budget' = {raw['time_budget']!r}: cannot resolve it per table: {exc}") from None
         return cls(
             name=name,
             benchmarks=tuple(blist),
@@ -338,7 +452,34 @@ class Experiment:
             limits=limits,
             plugins=tuple(plugins),
             workers=workers,
+            budget_rule=rule,
+            budgets=budgets,
+            suite=suite_name,
         )
+
+
+def check_coverage(benchmark: str, data: str | None, encoding: str) -> None:
+    """Raise :class:`~nasbench_bench.benchmarks.BenchmarkDataError` if the benchmark's table lacks cells the
+    encoding can propose (every run would fail at the first one)."""
+    from nasbench_bench.benchmarks import BenchmarkDataError, get_encoding, load_benchmark
+    from nasbench_bench.oracle import coverage
+
+    table = load_benchmark(benchmark, data)
+    enc = get_encoding(encoding)
+    present, total = coverage(table, enc)
+    if present < total:
+        raise BenchmarkDataError(
+            f"table {table.name!r} of benchmark {benchmark!r} holds {present:,} of the {total:,} cells encoding "
+            f"{encoding!r} can propose, so every run would fail at its first missing cell. Use a complete table: "
+            "the full official file, a synthetic file written with `nasbench-bench data synth --cells all`, or "
+            "the benchmark 'nb101-synthetic'"
+        )
+
+
+def _domain(benchmark: str) -> str:
+    from nasbench_bench.benchmarks import domain
+
+    return domain(benchmark)
 
 
 def _parse_workers(raw: Any, optimizers: Sequence[OptimizerSpec], err: Any) -> int:
@@ -444,9 +585,10 @@ def load_experiment(path: str | os.PathLike[str], overrides: Mapping[str, Any] |
     """An experiment from a TOML file; ``overrides`` (e.g. from command-line flags) replace its keys."""
     raw = read_experiment_file(path)
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
-    if "benchmark" in given or "benchmarks" in given:
+    if "benchmark" in given or "benchmarks" in given or "suite" in given:
         raw.pop("benchmark", None)
         raw.pop("benchmarks", None)
+        raw.pop("suite", None)
     if isinstance(given.get("limits"), Mapping) and isinstance(raw.get("limits"), Mapping):
         given["limits"] = {**raw["limits"], **given["limits"]}  # flags override single limits
     raw.update(given)
@@ -464,6 +606,9 @@ def experiment_dict(exp: Experiment) -> dict[str, Any]:
         ],
         "seeds": _compact_seeds(exp.seeds),
         "time_budget": exp.time_budget,
+        "budget_rule": None if exp.budget_rule is None else f"{exp.budget_rule:g} evaluations",
+        "budgets": dict(exp.budgets),
+        "suite": exp.suite,
         "encoding": exp.encoding,
         "max_evaluations": exp.max_evaluations,
         "limits": exp.limits.as_dict(),

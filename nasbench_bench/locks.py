@@ -118,9 +118,13 @@ def acquire_lock(path: str | os.PathLike[str], owner: Mapping[str, Any] | None =
             _unlink_if_token(path, info.get("token"))
             continue
         try:
-            os.write(fd, content)
-        finally:
-            os.close(fd)
+            try:
+                os.write(fd, content)
+            finally:
+                os.close(fd)
+        except OSError:  # e.g. a full disk: leave no empty lock file behind (it would block for a while)
+            path.unlink(missing_ok=True)
+            raise
         return token
     return None
 

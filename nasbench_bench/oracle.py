@@ -123,11 +123,19 @@ class Evaluation(NamedTuple):
     time: float  # simulated clock after this evaluation
     halfway: bool = False  # read at the run's halfway point (epoch budget // 2), not at its end
     run_id: int = -1  # halfway evaluations: the paused run, for Oracle.resume; -1 otherwise
+    floor: float = 0.0  # invalid evaluations: the table's floor (Table.floor), what they are scored at
+
+    @property
+    def value(self) -> float:
+        """The search value to maximise: ``valid_acc``, or the table's floor for an invalid configuration
+        (0 for accuracies; never better than a valid value on tables with negative or negated metrics)."""
+        return self.valid_acc if self.valid else self.floor
 
     @property
     def loss(self) -> float:
-        """1 - validation accuracy (1.0 for invalid configurations), for minimising libraries."""
-        return 1.0 - self.valid_acc if self.valid else 1.0
+        """1 - :attr:`value`, for minimising libraries: 1 - validation accuracy, 1.0 for invalid configurations
+        on accuracy tables."""
+        return 1.0 - self.valid_acc if self.valid else 1.0 - self.floor
 
     @property
     def fidelity(self) -> Fidelity:
@@ -210,6 +218,7 @@ class Oracle:
         self._packed, self._nt_const = _packed(table)
         self._ntrials = np.asarray(table.n_trials).view(np.ndarray)  # plain view: memmap indexing is slow
         self._best = table.best_score
+        self._floor = table.floor
         self._top = len(table.budgets) - 1
         self._budget_idx = {int(b): i for i, b in enumerate(table.budgets)}
         self._top_budget = int(table.budgets[-1])
@@ -278,7 +287,7 @@ class Oracle:
         if row < 0:
             self._table_row(cell)  # raises for a valid cell the table lacks
             self._record_invalid(self.clock, fid)
-            return Evaluation(False, math.nan, math.nan, 0.0, fid, self.clock)
+            return Evaluation(False, math.nan, math.nan, 0.0, fid, self.clock, False, -1, self._floor)
         trial = int(self._next_uniform() * (self._nt_const or self._ntrials[row, b]))  # _draw_trial, inlined (hot)
         cost, val, tr = self._packed[row, b, trial].tolist()  # one memory access for the three values
         clock = self.clock + cost  # _charge, inlined (hot path: one call per evaluation, as before)
@@ -297,7 +306,7 @@ class Oracle:
         row = self._table_row(cell)
         if row < 0:
             self._record_invalid(self.clock, fid // 2)
-            return Evaluation(False, math.nan, math.nan, 0.0, fid, self.clock, True)
+            return Evaluation(False, math.nan, math.nan, 0.0, fid, self.clock, True, -1, self._floor)
         trial = self._draw_trial(row, b)
         cost, val, tr = half[row, b, trial].tolist()
         self._charge(row, fid // 2, trial, cost, val, tr)
@@ -351,7 +360,7 @@ class Oracle:
         p = pending
         if p.row < 0:
             self._record_invalid(end, p.epochs)
-            return Evaluation(False, math.nan, math.nan, 0.0, p.budget, end, p.halfway)
+            return Evaluation(False, math.nan, math.nan, 0.0, p.budget, end, p.halfway, -1, self._floor)
         self._record_valid(end, p.row, p.epochs, p.trial, p.val, p.tr)
         run_id = self._pause(p.row, p.b, p.trial) if p.halfway else -1
         return Evaluation(True, p.val, p.tr, p.cost, p.budget, end, p.halfway, run_id)
@@ -582,6 +591,8 @@ class Oracle:
     def _stop_reason(self) -> str:
         if self.max_evaluations is not None and len(self._t) >= self.max_evaluations:
             return f"max_evaluations={self.max_evaluations} reached"
+        if self.table.cost_model == "unit":
+            return f"budget of {self.time_budget:g} evaluations spent (unit cost: {self.clock:g} charged)"
         return f"time budget {self.time_budget:g} s spent (clock {self.clock:.1f} s)"
 
     def trajectory(self) -> Trajectory:

@@ -2,10 +2,18 @@
 
 Files and directories the suite creates get the permissions the user's umask gives (``tempfile`` would make
 them private).
+
+Test seam: when ``$NASBENCH_BENCH_FAULT_DISK_FULL`` names a file that exists, atomic writes fail as on a full
+disk (``OSError`` ENOSPC, after the data went to the temporary file): all of them if the file is empty, else those
+whose destination's name matches one of the glob patterns it holds (one a line, e.g. ``*.parquet``). So the
+handling of a full disk can be tested in every process of a command, workers included, without filling a real
+file system.
 """
 
 from __future__ import annotations
 
+import errno
+import fnmatch
 import os
 import tempfile
 from collections.abc import Iterator
@@ -15,6 +23,9 @@ from pathlib import Path
 import platformdirs
 
 CACHE_ENV = "NASBENCH_BENCH_CACHE"
+#: Test seam: atomic writes fail with ENOSPC while the file this variable names exists.
+FAULT_DISK_FULL_ENV = "NASBENCH_BENCH_FAULT_DISK_FULL"
+_DISK_FULL_ERRNOS = frozenset(e for e in (errno.ENOSPC, getattr(errno, "EDQUOT", None)) if e is not None)
 
 
 def cache_dir(override: str | os.PathLike[str] | None = None) -> Path:
@@ -54,6 +65,7 @@ def atomic_path(dest: str | os.PathLike[str], suffix: str = "") -> Iterator[Path
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        _injected_disk_full(dest, tmp_path)
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
         apply_umask(tmp_path)
@@ -67,3 +79,26 @@ def atomic_write_bytes(dest: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``dest`` atomically (temp file + fsync + rename)."""
     with atomic_path(dest) as tmp:
         tmp.write_bytes(data)
+
+
+def _injected_disk_full(dest: Path, tmp: Path) -> None:
+    flag = os.environ.get(FAULT_DISK_FULL_ENV)
+    if not flag:
+        return
+    try:
+        patterns = Path(flag).read_text().split()
+    except OSError:
+        return
+    if not patterns or any(fnmatch.fnmatch(dest.name, p) for p in patterns):
+        raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)} (injected: ${FAULT_DISK_FULL_ENV})", str(tmp))
+
+
+def is_disk_full(exc: BaseException | None) -> bool:
+    """True if ``exc`` (or an exception it was raised from) is a full disk or an exhausted quota."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, OSError) and exc.errno in _DISK_FULL_ERRNOS:
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False

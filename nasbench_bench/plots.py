@@ -54,9 +54,12 @@ def regret_label(score_metric: str) -> str:
     return f"regret ({score_metric})"
 
 
-def time_label(time_note: str = "") -> str:
-    """Axis label of the simulated clock; ``time_note`` (e.g. the table's DERIVED training times) on a second line."""
-    return "simulated wall-clock time [s]" + (f"\n{time_note}" if time_note else "")
+def time_label(time_note: str = "", time_unit: str = "seconds") -> str:
+    """Axis label of the simulated clock (``time_unit`` "evaluations" on unit-cost tables: no time was recorded);
+    ``time_note`` (e.g. the table's DERIVED training times) on a second line."""
+    head = ("evaluations (unit cost: no training time recorded)" if time_unit == "evaluations"
+            else "simulated wall-clock time [s]")
+    return head + (f"\n{time_note}" if time_note else "")
 
 
 def _title(title: str, synthetic: bool) -> str:
@@ -98,10 +101,12 @@ def plot_figure7(
     quantiles: tuple[float, float] = (0.25, 0.75),
     final_time: float | None = None,
     time_note: str = "",
+    time_unit: str = "seconds",
 ) -> list[Path]:
     """Draw :func:`figure7` and write ``path_stem.png`` and ``path_stem.pdf``; returns both paths."""
     fig = figure7(summary_curves, final_ecdf, title, score_metric=score_metric, synthetic=synthetic,
-                  band=band, ci=ci, quantiles=quantiles, final_time=final_time, time_note=time_note)
+                  band=band, ci=ci, quantiles=quantiles, final_time=final_time, time_note=time_note,
+                  time_unit=time_unit)
     return save_figure(fig, path_stem, _title(title, synthetic))
 
 
@@ -113,9 +118,11 @@ def plot_ranks(
     score_metric: str = "test",
     synthetic: bool = False,
     time_note: str = "",
+    time_unit: str = "seconds",
 ) -> list[Path]:
     """Draw :func:`ranks_figure` and write ``path_stem.png`` and ``path_stem.pdf``; returns both paths."""
-    fig = ranks_figure(avg_rank, title, score_metric=score_metric, synthetic=synthetic, time_note=time_note)
+    fig = ranks_figure(avg_rank, title, score_metric=score_metric, synthetic=synthetic, time_note=time_note,
+                       time_unit=time_unit)
     return save_figure(fig, path_stem, _title(title, synthetic))
 
 
@@ -131,6 +138,7 @@ def figure7(
     quantiles: tuple[float, float] = (0.25, 0.75),
     final_time: float | None = None,
     time_note: str = "",
+    time_unit: str = "seconds",
 ) -> Figure:
     """Two panels like the paper's Figure 7.
 
@@ -199,7 +207,7 @@ def figure7(
     if len(lows) and (lows <= 0).any():
         ax.text(0.02, 0.02, "a band at the bottom edge reaches regret 0 (not drawable on a log axis)",
                 transform=ax.transAxes, fontsize=7, va="bottom")
-    ax.set_xlabel(time_label(time_note), fontsize=10 if not time_note else 8)
+    ax.set_xlabel(time_label(time_note, time_unit), fontsize=10 if not time_note else 8)
     ax.set_ylabel(f"mean {ylab}")
     ax.grid(True, which="major", alpha=0.3)
     handles, labels = ax.get_legend_handles_labels()
@@ -240,6 +248,7 @@ def ranks_figure(
     score_metric: str = "test",
     synthetic: bool = False,
     time_note: str = "",
+    time_unit: str = "seconds",
 ) -> Figure:
     """Average rank (1 = lowest regret) vs simulated time, log x (``time_note`` under the time axis)."""
     _single_benchmark(avg_rank, "avg_rank")
@@ -257,7 +266,7 @@ def ranks_figure(
         ax.set_ylim(0.9, n_opt + 0.1)
         n_seeds = int(avg_rank["n_seeds"].max()) if "n_seeds" in avg_rank else 0
         ax.legend(fontsize=8, title=f"paired over {n_seeds} seeds", title_fontsize=8)
-    ax.set_xlabel(time_label(time_note), fontsize=10 if not time_note else 8)
+    ax.set_xlabel(time_label(time_note, time_unit), fontsize=10 if not time_note else 8)
     ax.set_ylabel(f"average rank by {regret_label(score_metric)} (1 = best)")
     ax.grid(True, which="major", alpha=0.3)
     fig.suptitle(_title(title, synthetic), color="red" if synthetic else "black")
@@ -266,7 +275,7 @@ def ranks_figure(
 
 # -- search-space analysis (nasbench_bench.space_analysis) ---------------------------------------------------------
 def workers_figure(wcurves: pd.DataFrame, speedup: pd.DataFrame, title: str, *, score_metric: str = "test",
-                   synthetic: bool = False, time_note: str = "") -> Figure:
+                   synthetic: bool = False, time_note: str = "", time_unit: str = "seconds") -> Figure:
     """Parallel workers: one panel per optimizer label with its mean regret vs simulated wall-clock time, one
     curve per number of workers K (darker = more workers), then a last panel with the speed-up (time to reach the
     level of :func:`~nasbench_bench.analysis.speedup_table` with the fewest workers / with K) against K, with the
@@ -295,7 +304,7 @@ def workers_figure(wcurves: pd.DataFrame, speedup: pd.DataFrame, title: str, *, 
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(label, fontsize=10)
-        ax.set_xlabel(time_label(), fontsize=9)
+        ax.set_xlabel(time_label(time_unit=time_unit), fontsize=9)
         ax.set_ylabel(f"mean {ylab}")
         ax.grid(True, which="major", alpha=0.3)
         ax.legend(fontsize=7)
@@ -323,10 +332,11 @@ def workers_figure(wcurves: pd.DataFrame, speedup: pd.DataFrame, title: str, *, 
 
 
 def plot_workers(wcurves: pd.DataFrame, speedup: pd.DataFrame, title: str, path_stem: str | os.PathLike[str], *,
-                 score_metric: str = "test", synthetic: bool = False, time_note: str = "") -> list[Path]:
+                 score_metric: str = "test", synthetic: bool = False, time_note: str = "",
+                 time_unit: str = "seconds") -> list[Path]:
     """Draw :func:`workers_figure` and write ``path_stem.png`` and ``path_stem.pdf``; returns both paths."""
     fig = workers_figure(wcurves, speedup, title, score_metric=score_metric, synthetic=synthetic,
-                         time_note=time_note)
+                         time_note=time_note, time_unit=time_unit)
     return save_figure(fig, path_stem, _title(title, synthetic))
 
 
@@ -356,14 +366,17 @@ def space_distributions_figure(sa: SpaceAnalysis) -> Figure:
         ax.step(grp["value"], grp["ecdf"], where="post", color=colors[int(budget)], ls=ls, lw=1.5, label=label)
     has = set(sa.ecdfs["metric"])
     if {"valid", "test"} & has:
-        ax_acc.set_xlabel("accuracy (mean over trials)")
+        ax_acc.set_xlabel(f"{sa.metric} (mean over trials){'' if sa.maximize else ', lower is better'}")
+        values = sa.ecdfs.loc[sa.ecdfs["metric"] != "time", "value"].to_numpy(dtype=float)
+        if len(values) and values.min() > 0 and values.max() > 1e3 * values.min():
+            ax_acc.set_xscale("log")  # e.g. MSEs spanning many orders of magnitude
         ax_acc.set_ylabel("fraction of cells (ECDF)")
         ax_acc.legend(fontsize=7)
         ax_acc.grid(True, alpha=0.3)
         if "test" not in has:
             ax_acc.set_title("no test split in this table", fontsize=9)
     else:
-        _missing(ax_acc, "no accuracy in this table")
+        _missing(ax_acc, f"no {sa.metric} in this table")
     if "time" in has:
         ax_time.set_xscale("log")
         ax_time.set_xlabel("training time [s] (mean over trials)")
@@ -379,7 +392,7 @@ def space_distributions_figure(sa: SpaceAnalysis) -> Figure:
             ax_noise.text(0.02, 0.97, f"no noise (0) drawn at {floor:.0e}", transform=ax_noise.transAxes, fontsize=8,
                           va="top")
         ax_noise.set_xscale("log")
-        ax_noise.set_xlabel(f"max - min validation accuracy over trials, budget {sa.budgets[-1]}")
+        ax_noise.set_xlabel(f"max - min validation {sa.metric} over trials, budget {sa.budgets[-1]}")
         ax_noise.grid(True, alpha=0.3)
     else:
         _missing(ax_noise, "fewer than 2 trials per cell: no trial noise")
@@ -395,15 +408,21 @@ def space_cost_figure(sa: SpaceAnalysis) -> Figure:
     for ax, col, label in ((axes[0], "time", f"training time [s], budget {sa.budgets[-1]}"),
                            (axes[1], "params", sa.params_label)):
         x, y = sa.cost[col].to_numpy(dtype=float), sa.cost["score"].to_numpy(dtype=float)
+        ylabel = sa.score_label
+        if not sa.maximize:  # draw the minimised metric as recorded (e.g. a positive MSE), log-scaled if it spans
+            y = -y
+            ylabel = f"mean {sa.metric} at budget {sa.budgets[-1]} (lower is better)"
         ok = np.isfinite(x) & np.isfinite(y)
         if not ok.any():
             _missing(ax, f"no {label} in this table")
             continue
-        hb = ax.hexbin(x[ok], y[ok], gridsize=60, bins="log", mincnt=1, cmap="viridis")
+        log_y = not sa.maximize and y[ok].min() > 0 and y[ok].max() > 1e3 * y[ok].min()
+        hb = ax.hexbin(x[ok], y[ok], gridsize=60, bins="log", mincnt=1, cmap="viridis",
+                       yscale="log" if log_y else "linear")
         fig.colorbar(hb, ax=ax, label="cells")
         ax.set_xlabel(label)
-        ax.set_ylabel(sa.score_label)
-    fig.suptitle(_title(f"{sa.name}: cost vs accuracy", sa.synthetic), color="red" if sa.synthetic else "black")
+        ax.set_ylabel(ylabel)
+    fig.suptitle(_title(f"{sa.name}: cost vs {sa.metric}", sa.synthetic), color="red" if sa.synthetic else "black")
     return fig
 
 
@@ -423,7 +442,7 @@ def space_ops_figure(sa: SpaceAnalysis) -> Figure:
         ax.set_ylabel(f"{sa.score_label}\n(median, band: 25-75 %)")
         ax.legend(fontsize=8)
         ax.grid(True, alpha=0.3)
-    fig.suptitle(_title(f"{sa.name}: accuracy by op composition", sa.synthetic),
+    fig.suptitle(_title(f"{sa.name}: {sa.metric} by op composition", sa.synthetic),
                  color="red" if sa.synthetic else "black")
     return fig
 
@@ -460,3 +479,79 @@ def plot_space(sa: SpaceAnalysis, out_dir: str | os.PathLike[str]) -> list[Path]
         fig = make(sa)
         paths += save_figure(fig, out / stem, _title(f"{sa.name}: {stem}", sa.synthetic))
     return paths
+
+
+# -- across benchmarks (nasbench_bench.across) -----------------------------------------------------------------------
+def across_figure(curves: pd.DataFrame, profile: pd.DataFrame, fried: dict, heat: pd.DataFrame, title: str, *,
+                  note: str = "") -> Figure:
+    """Four panels over several benchmarks: mean normalized regret vs budget fraction (bootstrap CI), the
+    Dolan-More performance profiles, the critical-difference diagram (Friedman + Nemenyi over benchmarks) and the
+    benchmark x optimizer heat map of mean final normalized regret. Inputs: :mod:`nasbench_bench.across`."""
+    from matplotlib.colors import LogNorm
+
+    n_b = max(len(heat), 1)
+    fig = Figure(figsize=(15, max(9.0, 5.0 + 0.22 * n_b)))
+    gs = fig.add_gridspec(2, 2, height_ratios=[1.0, max(1.0, 0.06 * n_b)])
+    ax_c, ax_p = fig.add_subplot(gs[0, 0]), fig.add_subplot(gs[0, 1])
+    ax_cd, ax_h = fig.add_subplot(gs[1, 0]), fig.add_subplot(gs[1, 1])
+    for opt, grp in curves.groupby("optimizer", sort=True):
+        grp = grp.sort_values("fraction")
+        color, ls = optimizer_color(str(opt)), _linestyle(str(opt))
+        ok = np.isfinite(grp["mean"].to_numpy(dtype=float))
+        ax_c.plot(grp["fraction"][ok], grp["mean"][ok], color=color, ls=ls, lw=1.6, label=str(opt))
+        ax_c.fill_between(grp["fraction"][ok], grp["lo"][ok], grp["hi"][ok], color=color, alpha=0.12, lw=0)
+    ax_c.set_xscale("log")
+    ax_c.set_yscale("symlog", linthresh=1e-2)
+    ax_c.set_xlabel("fraction of each run's budget")
+    ax_c.set_ylabel("mean normalized regret (regret / regret of the median configuration)")
+    n_runs = int(curves["n_runs"].max()) if len(curves) else 0
+    ax_c.set_title(f"normalized regret, 95% bootstrap CI over benchmarks x seeds (<= {n_runs} runs each)",
+                   fontsize=9)
+    ax_c.grid(True, which="major", alpha=0.3)
+    ax_c.legend(fontsize=7, ncol=2)
+    for opt, grp in profile.groupby("optimizer", sort=True):
+        ax_p.step(grp["tau"], grp["rho"], where="post", color=optimizer_color(str(opt)), ls=_linestyle(str(opt)),
+                  lw=1.6, label=str(opt))
+    ax_p.set_xscale("log")
+    ax_p.set_ylim(-0.02, 1.02)
+    ax_p.set_xlabel("tau (final normalized regret within a factor tau of the best optimizer's)")
+    ax_p.set_ylabel("fraction of benchmarks")
+    ax_p.set_title("performance profiles (Dolan & More 2002)", fontsize=9)
+    ax_p.grid(True, which="major", alpha=0.3)
+    ax_p.legend(fontsize=7, ncol=2)
+    ranks = fried.get("ranks")
+    if ranks is not None and len(ranks) >= 2 and not fried["nemenyi"].empty:
+        import scikit_posthocs as sp
+
+        sp.critical_difference_diagram(ranks, fried["nemenyi"], ax=ax_cd, label_fmt_left="{label} ({rank:.2f})  ",
+                                       label_fmt_right="  ({rank:.2f}) {label}",
+                                       color_palette={str(o): optimizer_color(str(o)) for o in ranks.index})
+        p = fried.get("p", float("nan"))
+        ax_cd.set_title(f"critical difference: average rank over {fried['n_benchmarks']} benchmarks; Friedman "
+                        f"p = {p:.2g}; bars join optimizers Nemenyi does not separate (alpha {fried['alpha']}; "
+                        f"CD = {fried['cd']:.2f})", fontsize=8)
+    else:
+        _missing(ax_cd, "critical-difference diagram: needs >= 2 optimizers on >= 2 common benchmarks")
+    if not heat.empty:
+        vals = heat.to_numpy(dtype=float)
+        pos = vals[np.isfinite(vals) & (vals > 0)]
+        vmin = max(float(pos.min()), 1e-4) if len(pos) else 1e-4
+        vmax = max(float(np.nanmax(vals)), vmin * 10) if np.isfinite(vals).any() else 1.0
+        im = ax_h.imshow(np.clip(vals, vmin, None), aspect="auto", cmap="viridis", norm=LogNorm(vmin, vmax))
+        ax_h.set_xticks(range(heat.shape[1]), [str(c) for c in heat.columns], rotation=45, ha="right", fontsize=7)
+        ax_h.set_yticks(range(heat.shape[0]), [str(i) for i in heat.index], fontsize=6)
+        fig.colorbar(im, ax=ax_h, label="mean final normalized regret (log; 0 drawn at the lowest colour)")
+        ax_h.set_title("mean final normalized regret per benchmark", fontsize=9)
+    else:
+        _missing(ax_h, "no normalized regrets (runs lack the table's median score)")
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.04 if note else 0, 1, 1))
+    if note:
+        fig.text(0.5, 0.005, note, ha="center", va="bottom", fontsize=8, wrap=True)
+    return fig
+
+
+def plot_across(curves: pd.DataFrame, profile: pd.DataFrame, fried: dict, heat: pd.DataFrame, title: str,
+                path_stem: str | os.PathLike[str], *, note: str = "") -> list[Path]:
+    """Draw :func:`across_figure` and write ``path_stem.png`` and ``path_stem.pdf``."""
+    return save_figure(across_figure(curves, profile, fried, heat, title, note=note), path_stem, title)

@@ -23,12 +23,12 @@ optimizer      dict string   optimizer label
 settings       dict string   settings hash (8 hex)
 seed           int32         run seed
 eval           int32         evaluation index, 0-based, in the order performed (invalid ones included)
-time           float64       simulated clock after the evaluation (s)
+time           float64       simulated clock after the evaluation (s; evaluations on unit-cost tables)
 cell           dict string   cell id evaluated (module hash / NB201 id), ``""`` for invalid configurations
 valid          bool          configuration was valid
 budget         int32         epochs of the metrics: the budget, or budget // 2 for a halfway evaluation
 trial          int8          trial drawn, -1 for invalid
-valid_acc      float64       validation accuracy seen by the search (NaN if invalid)
+valid_acc      float64       validation value seen by the search, oriented higher-is-better (NaN if invalid)
 train_acc      float64       train accuracy (NaN if invalid or not recorded)
 incumbent      dict string   cell id of the incumbent after the evaluation, ``""`` before any valid one
 regret         float64       incumbent regret (``table.best_score - table.score[incumbent]``), NaN before
@@ -48,10 +48,20 @@ The Parquet key/value metadata holds one JSON-encoded value per key: ``format_ve
 ``settings_hash``, ``hyperparameters`` (resolved, defaults included), ``encoding``, ``time_budget``,
 ``max_evaluations``, ``seed``, ``oracle_seed``/``optimizer_seed`` (how the streams were derived),
 ``score_metric``, ``best_score``, ``synthetic``, ``derived`` (the table's derived, not measured, values: a list of
-sentences), ``table``, ``suite_version``, ``wall_s``, ``status``
-(``"done"``), ``n_evals``, ``final_time``, ``final_regret``, ``pythonhashseed``, ``host``, ``finished``.
+sentences), ``metric`` and ``maximize`` (what the table's values measure; ``best_score`` and ``valid_acc`` are
+oriented so higher is better), ``cost_model`` and ``cost_unit`` (``"seconds"``, or ``"evaluations"`` on unit-cost
+tables, where ``time`` and ``time_budget`` count evaluations), ``median_score`` (the table's median configuration's
+score: normalized regret divides by ``best_score - median_score``), ``domain``, ``table``, ``suite_version``,
+``wall_s``, ``status`` (``"done"``), ``n_evals``, ``final_time``, ``final_regret``, ``pythonhashseed``, ``host``,
+``finished``.
 A ``.failed.json`` file holds the same keys (as far as known) with ``status: "failed"``, ``error`` (one
 line) and ``traceback``. All files are written atomically (temporary file + rename); no pickle anywhere.
+
+A run file that cannot be read (a truncated copy, a damaged disk) or that is not the run its name says (a file
+copied over another, a row count that disagrees with its metadata) is found by :func:`check_run_file` from its
+footer alone; the runner moves such a file into ``RESULTS/quarantine/`` (same relative path; never deleted) and
+redoes the run. :func:`load_runs` lists it with status ``"unreadable"`` and :func:`load_results` skips it (or
+raises :class:`UnreadableRunFile` naming it).
 
 :func:`load_results` reads every finished run into one long DataFrame (the columns above, strings as
 categoricals); :func:`load_runs` gives one row per run, failures included.
@@ -64,7 +74,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,9 +95,12 @@ __all__ = [
     "RUN_COLUMNS",
     "RunId",
     "RunPaths",
+    "UnreadableRunFile",
+    "check_run_file",
     "load_results",
     "load_runs",
     "read_metadata",
+    "quarantine_file",
     "read_run",
     "settings_hash",
     "trajectory_table",
@@ -99,6 +112,8 @@ log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 RUNS_DIR = "runs"
+#: Where the runner moves run files it cannot use (under the results directory, same relative path).
+QUARANTINE_DIR = "quarantine"
 _DICT_COLUMNS = ("benchmark", "optimizer", "settings", "cell", "incumbent")
 SCHEMA = pa.schema(
     [
@@ -133,7 +148,8 @@ RUN_COLUMNS: tuple[str, ...] = tuple(SCHEMA.names)
 PARALLEL_COLUMNS: tuple[str, ...] = tuple(f.name for f in PARALLEL_FIELDS)
 RUNS_COLUMNS: tuple[str, ...] = (
     "benchmark", "optimizer", "settings", "seed", "status", "budget_s", "score_metric", "synthetic", "n_evals",
-    "final_regret", "wall_s", "encoding", "table", "optimizer_name", "error", "path", "derived",
+    "final_regret", "wall_s", "encoding", "table", "optimizer_name", "error", "path", "derived", "cost_model",
+    "cost_unit", "metric", "best_score", "median_score", "domain",
 )
 _LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+=-]*$")
 _RUN_FILE_RE = re.compile(r"^seed-(\d+)\.(parquet|failed\.json)$")
@@ -312,9 +328,84 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     path = Path(path)
     if path.name.endswith(".json"):
         return json.loads(path.read_text())
-    raw = pq.read_schema(path).metadata or {}
+    return _decode_meta(pq.read_schema(path).metadata)
+
+
+class UnreadableRunFile(ValueError):
+    """A run file that cannot be read, or is not the run its name says; ``path`` and ``problem`` say which."""
+
+    def __init__(self, path: str | os.PathLike[str], problem: str) -> None:
+        super().__init__(f"unreadable run file {str(path)!r}: {problem}")
+        self.path = Path(path)
+        self.problem = problem
+
+
+_READ_ERRORS = (OSError, ValueError, TypeError, pa.ArrowException)
+_IDENTITY_KEYS = (("benchmark", "benchmark"), ("optimizer", "label"), ("settings_hash", "settings_hash"),
+                  ("seed", "seed"))
+
+
+def _problem(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _inspect(path: Path, run: RunId | None) -> tuple[dict[str, Any], str]:
+    """(metadata, problem) of the finished-run file ``path`` from its footer: problem is ``""`` if the file reads
+    and is run ``run`` (default: the run its name says), else one line saying what is wrong."""
+    try:
+        footer = pq.read_metadata(path)
+        meta = _decode_meta(footer.metadata)
+        n_rows = footer.num_rows
+        columns = set(footer.schema.names)
+    except _READ_ERRORS as exc:
+        return {}, f"cannot be read ({_problem(exc)})"
+    if "format_version" not in meta:
+        return meta, "not a run file of this suite (no format_version in its metadata)"
+    if meta.get("status", "done") != "done":
+        return meta, f"status {meta.get('status')!r}, not 'done'"
+    missing = [c for c in RUN_COLUMNS if c not in columns]
+    if missing:
+        return meta, f"lacks the column(s) {missing}"
+    if run is None:
+        parsed = RunId.from_file(path)
+        run = parsed[0] if parsed is not None else None
+    if run is not None:
+        for key, attr in _IDENTITY_KEYS:
+            if key in meta and meta[key] != getattr(run, attr):
+                return meta, f"holds another run ({key} {meta[key]!r}, expected {getattr(run, attr)!r})"
+    if "n_evals" in meta and meta["n_evals"] != n_rows:
+        return meta, f"{n_rows} rows but its metadata says {meta['n_evals']} evaluations"
+    return meta, ""
+
+
+def check_run_file(path: str | os.PathLike[str], run: RunId | None = None) -> str:
+    """``""`` if the finished-run file ``path`` is readable and is run ``run`` (default: the run its name says),
+    else what is wrong, in one line. Cheap: reads the footer only (metadata, schema, row count)."""
+    return _inspect(Path(path), run)[1]
+
+
+def quarantine_file(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> Path:
+    """Move run file ``path`` (under results directory ``root``) to ``root/quarantine/`` under the same relative
+    path (``.1``, ``.2``... appended if that name is taken); never deletes anything. Returns the new path."""
+    path, root = Path(path), Path(root)
+    try:
+        rel = path.resolve().relative_to(root.resolve())
+    except ValueError:
+        rel = Path(path.name)
+    dest = root / QUARANTINE_DIR / rel
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    candidate, n = dest, 0
+    while candidate.exists():
+        n += 1
+        candidate = dest.with_name(f"{dest.name}.{n}")
+    os.rename(path, candidate)
+    return candidate
+
+
+def _decode_meta(raw: Mapping[bytes, bytes] | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for k, v in raw.items():
+    for k, v in (raw or {}).items():
         key = k.decode()
         if key == "ARROW:schema":
             continue
@@ -356,20 +447,29 @@ def _scan(root: str | os.PathLike[str]) -> list[_RunFile]:
     return out
 
 
-def _workers_of(path: Path) -> int:
-    """Simulated workers of the run in file ``path`` (1 for a sequential run or an unreadable file)."""
+def _workers_of(path: Path) -> int | None:
+    """Simulated workers of the run in file ``path`` (1 for a sequential run; None for an unreadable file)."""
     try:
         return int(read_metadata(path).get("workers", 1) or 1)
     except (OSError, ValueError, TypeError, pa.ArrowException):
-        return 1
+        return None
 
 
 def _setting_workers(files: Iterable[_RunFile]) -> dict[tuple[str, str, str], int]:
-    """Simulated workers of every setting (benchmark, label, hash): one file footer read per setting."""
-    first: dict[tuple[str, str, str], Path] = {}
+    """Simulated workers of every setting (benchmark, label, hash): one file footer read per setting (more only
+    while files are unreadable)."""
+    by_setting: dict[tuple[str, str, str], list[Path]] = {}
     for f in files:
-        first.setdefault(f.run.setting, f.path)
-    return {setting: _workers_of(path) for setting, path in first.items()}
+        by_setting.setdefault(f.run.setting, []).append(f.path)
+    out: dict[tuple[str, str, str], int] = {}
+    for setting, paths in by_setting.items():
+        k = None
+        for path in paths:
+            k = _workers_of(path)
+            if k is not None:
+                break
+        out[setting] = k or 1
+    return out
 
 
 def _display_names(files: Iterable[_RunFile]) -> dict[tuple[str, str, str], str]:
@@ -430,14 +530,19 @@ def load_results(
     columns: Sequence[str] | None = None,
     benchmarks: Sequence[str] | None = None,
     optimizers: Sequence[str] | None = None,
+    skip: Collection[str | os.PathLike[str]] = (),
+    on_unreadable: Callable[[Path, str], None] | None = None,
 ) -> pd.DataFrame:
     """All finished runs under results directory ``path`` as one long DataFrame (one row per evaluation).
 
     Columns are :data:`RUN_COLUMNS`, plus :data:`PARALLEL_COLUMNS` when any run loaded has several simulated
     workers (or ``columns``, from both); strings are categoricals. Rows are ordered by
     benchmark, optimizer label, settings, seed, eval. Runs are selected by ``benchmarks``/``optimizers``
-    before any file is read. If one label has runs with different settings on a benchmark, its
-    ``optimizer`` values become ``label-<settingshash>`` (with a warning).
+    before any file is read; files in ``skip`` are not read. If one label has runs with different settings on a
+    benchmark, its ``optimizer`` values become ``label-<settingshash>`` (with a warning).
+
+    A file that cannot be read raises :class:`UnreadableRunFile` naming it; with ``on_unreadable``, it is skipped
+    and ``on_unreadable(path, problem)`` is called instead (the other runs load as usual).
     """
     valid = RUN_COLUMNS + PARALLEL_COLUMNS
     unknown = sorted(set(columns or ()) - set(valid))
@@ -445,7 +550,8 @@ def load_results(
         raise ValueError(f"unknown result column(s) {unknown}; valid: {list(valid)}")
     all_files = _scan(path)
     names = _display_names(all_files)
-    files = [f for f in _select(all_files, benchmarks, optimizers) if not f.failed]
+    skipped = {Path(p) for p in skip}
+    files = [f for f in _select(all_files, benchmarks, optimizers) if not f.failed and f.path not in skipped]
     if columns is None:
         workers = _setting_workers(files)
         cols = list(RUN_COLUMNS + (PARALLEL_COLUMNS if any(k > 1 for k in workers.values()) else ()))
@@ -453,12 +559,10 @@ def load_results(
         cols = list(columns)
     if not files:
         return _empty_results(cols)
-    fmt = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=list(_DICT_COLUMNS)))
-    dataset = ds.dataset([str(f.path) for f in files], schema=PARALLEL_SCHEMA, format=fmt)
     parallel = [c for c in cols if c in PARALLEL_SCHEMA.names[len(SCHEMA):]]
     read_cols = list(dict.fromkeys(cols + (["benchmark", "optimizer", "settings"] if "optimizer" in cols else [])
                                    + (["eval", "time"] if parallel else [])))
-    df = dataset.to_table(columns=read_cols, use_threads=True).to_pandas()
+    df = _read_files([f.path for f in files], read_cols, on_unreadable)
     if parallel:
         _fill_sequential(df)
     renames = {k: v for k, v in names.items() if v != k[1]}
@@ -482,13 +586,45 @@ def load_results(
     return df[cols]
 
 
+def _read_files(paths: Sequence[Path], columns: list[str], on_unreadable: Callable[[Path, str], None] | None
+                ) -> pd.DataFrame:
+    """Columns ``columns`` of the run files ``paths`` as one DataFrame: all at once, or, if that fails, file by
+    file to find the unreadable ones (raised as :class:`UnreadableRunFile`, or passed to ``on_unreadable``)."""
+    fmt = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=list(_DICT_COLUMNS)))
+
+    def read(group: Sequence[Path]) -> pa.Table:
+        dataset = ds.dataset([str(p) for p in group], schema=PARALLEL_SCHEMA, format=fmt)
+        return dataset.to_table(columns=columns, use_threads=True)
+
+    try:
+        return read(paths).to_pandas()
+    except _READ_ERRORS:
+        pass
+    good: list[Path] = []
+    for p in paths:
+        try:
+            read([p])
+        except _READ_ERRORS as exc:
+            problem = f"cannot be read ({_problem(exc)})"
+            if on_unreadable is None:
+                raise UnreadableRunFile(p, problem) from None
+            log.warning("skipping unreadable run file %s: %s", p, problem)
+            on_unreadable(p, problem)
+            continue
+        good.append(p)
+    if not good:
+        return PARALLEL_SCHEMA.empty_table().select(columns).to_pandas()
+    return read(good).to_pandas()
+
+
 def load_runs(
     path: str | os.PathLike[str],
     benchmarks: Sequence[str] | None = None,
     optimizers: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """One row per run under ``path``, failures included: :data:`RUNS_COLUMNS` (``status`` is ``"done"`` or
-    ``"failed"``; ``error`` is the one-line error of a failed run, else empty). Reads only file footers."""
+    """One row per run under ``path``, failures included: :data:`RUNS_COLUMNS` (``status`` is ``"done"``,
+    ``"failed"`` or ``"unreadable"``: a file :func:`check_run_file` rejects, with the problem as its ``error``;
+    ``error`` is the one-line error of a failed run, else empty). Reads only file footers."""
     all_files = _scan(path)
     names = _display_names(all_files)
     files = _select(all_files, benchmarks, optimizers)
@@ -497,10 +633,15 @@ def load_runs(
     for f in files:
         if f.failed and f.run in done:
             continue  # a stale failure record next to a finished run: the run counts as done
-        try:
-            meta = read_metadata(f.path)
-        except (OSError, ValueError, pa.ArrowException) as exc:
-            meta = {"status": "unreadable", "error": f"{type(exc).__name__}: {exc}"}
+        if f.failed:
+            try:
+                meta = read_metadata(f.path)
+            except _READ_ERRORS as exc:
+                meta = {"status": "unreadable", "error": f"cannot be read ({_problem(exc)})"}
+        else:
+            meta, problem = _inspect(f.path, f.run)
+            if problem:  # nothing it says can be trusted
+                meta = {"status": "unreadable", "error": problem}
         rows.append(
             {
                 "benchmark": f.run.benchmark,
@@ -509,7 +650,7 @@ def load_runs(
                 "seed": f.run.seed,
                 "status": meta.get("status", "failed" if f.failed else "done"),
                 "budget_s": meta.get("time_budget", np.nan),
-                "score_metric": meta.get("score_metric", ""),
+                "score_metric": meta.get("score_metric"),  # None (NaN) if unknown: a failed or unreadable run
                 "synthetic": meta.get("synthetic"),
                 "n_evals": meta.get("n_evals", 0 if f.failed else -1),
                 "final_regret": meta.get("final_regret", np.nan),
@@ -520,11 +661,18 @@ def load_runs(
                 "error": meta.get("error", ""),
                 "path": str(f.path),
                 "derived": "; ".join(meta.get("derived") or ()),
+                "cost_model": meta.get("cost_model", "recorded" if "score_metric" in meta else ""),
+                "cost_unit": meta.get("cost_unit", "seconds" if "score_metric" in meta else ""),
+                "metric": meta.get("metric", "accuracy" if "score_metric" in meta else ""),
+                "best_score": meta.get("best_score", np.nan),
+                "median_score": meta.get("median_score", np.nan),
+                "domain": meta.get("domain", ""),
             }
         )
     df = pd.DataFrame(rows, columns=list(RUNS_COLUMNS))
     df = df.astype(
-        {"seed": "int64", "n_evals": "int64", "budget_s": "float64", "wall_s": "float64", "final_regret": "float64"}
+        {"seed": "int64", "n_evals": "int64", "budget_s": "float64", "wall_s": "float64", "final_regret": "float64",
+         "best_score": "float64", "median_score": "float64"}
     )
     df["synthetic"] = df["synthetic"].astype("boolean")
     for c in ("benchmark", "optimizer", "settings", "status", "score_metric", "encoding", "table", "optimizer_name"):

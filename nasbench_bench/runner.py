@@ -19,21 +19,32 @@ interrupted experiment resumes by running the same command again. A run whose lo
 is reported as ``busy`` and left to that process.
 
 A run that raises is recorded as ``seed-NNNNN.failed.json`` with its traceback and does not stop the rest.
+
+Faults: an existing result file is checked from its footer before it counts as finished
+(:func:`~nasbench_bench.results.check_run_file`); an unreadable or foreign one is moved to ``RESULTS/quarantine/``
+under the run's lock and the run is redone. A full disk (ENOSPC, EDQUOT) stops the whole experiment at its first
+occurrence (:class:`DiskFull`; nothing half-written is kept). SIGINT/SIGTERM while local worker processes run only
+set a flag that the dispatch loop polls (a signal raised inside the executor's locks could deadlock it): the
+workers are stopped and reaped, then the interrupt is raised. The summary counts the result files on disk.
+``--jobs`` beyond what the machine can hold is clamped (:func:`clamp_jobs`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import json
 import logging
 import multiprocessing
 import os
+import signal
 import socket
 import sys
 import time
 import traceback
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -43,13 +54,13 @@ from typing import Any
 
 import numpy as np
 
-from nasbench_bench.benchmarks import data_path, synthetic_benchmarks
 from nasbench_bench.experiment import Experiment, Run, experiment_dict
-from nasbench_bench.locks import acquire_lock, release_lock, this_process
-from nasbench_bench.paths import atomic_write_bytes
-from nasbench_bench.results import RunId, run_metadata
+from nasbench_bench.locks import acquire_lock, holder, pid_alive, release_lock, this_process
+from nasbench_bench.paths import atomic_write_bytes, is_disk_full
+from nasbench_bench.results import RunId, check_run_file, quarantine_file, run_metadata
 
-__all__ = ["EXECUTORS", "HASHSEED", "Job", "Outcome", "RunSummary", "execute_job", "run_experiment"]
+__all__ = ["EXECUTORS", "HASHSEED", "DiskFull", "Job", "Outcome", "RunSummary", "clamp_jobs", "execute_job",
+           "run_experiment"]
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +83,9 @@ class Job:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of a job: ``done``, ``failed``, ``skipped`` (finished elsewhere) or ``busy`` (locked)."""
+    """What became of a job: ``done``, ``failed``, ``skipped`` (finished elsewhere), ``busy`` (locked) or
+    ``disk-full`` (``error`` says where; the experiment stops). ``quarantined``: where an unusable earlier result
+    of this run was moved, and why."""
 
     run_id: RunId
     status: str
@@ -81,6 +94,7 @@ class Outcome:
     synthetic: bool | None = None
     error: str = ""
     path: str = ""
+    quarantined: tuple[str, str] | None = None
 
 
 def derive_seeds(seed: int) -> tuple[np.random.SeedSequence, int]:
@@ -91,27 +105,75 @@ def derive_seeds(seed: int) -> tuple[np.random.SeedSequence, int]:
 
 def execute_job(job: Job) -> Outcome:
     """Perform one run: lock, run, write the result (or the failure record), unlock. Never raises for a
-    failing optimizer or table; the failure is recorded and returned."""
+    failing optimizer or table; the failure is recorded and returned. An existing result that fails
+    :func:`~nasbench_bench.results.check_run_file` is moved to the quarantine folder first; a full disk is returned
+    as ``disk-full`` (no failure record: there is no room for one)."""
     run_id = job.run.id
     paths = run_id.paths(job.out_dir)
-    if paths.result.exists():
-        return Outcome(run_id, "skipped", path=str(paths.result))
-    token = acquire_lock(paths.lock, job.owner)
+    try:
+        if paths.result.exists() and not check_run_file(paths.result, run_id):
+            return Outcome(run_id, "skipped", path=str(paths.result))
+        token = acquire_lock(paths.lock, job.owner)
+    except OSError as exc:
+        if is_disk_full(exc):
+            return _disk_full(run_id, exc, paths.lock)
+        raise
     if token is None:
         return Outcome(run_id, "busy", path=str(paths.lock))
     _HELD.append((paths.lock, token))
     try:
-        if paths.result.exists():  # finished by another command while we were looking
-            return Outcome(run_id, "skipped", path=str(paths.result))
-        return _run_locked(job.run, paths.result, paths.failed)
+        _remove_temporary_files(paths.lock)  # left by a worker killed outright; we hold the run's lock
+        moved = None
+        if paths.result.exists():
+            problem = check_run_file(paths.result, run_id)
+            if not problem:  # finished by another command while we were looking
+                return Outcome(run_id, "skipped", path=str(paths.result))
+            dest = quarantine_file(paths.result, job.out_dir)
+            log.warning("run file %s %s: moved to %s; running it again", paths.result, problem, dest)
+            moved = (str(dest), problem)
+        return dataclasses.replace(_run_locked(job.run, paths.result, paths.failed), quarantined=moved)
+    except OSError as exc:
+        if is_disk_full(exc):
+            return _disk_full(run_id, exc, paths.result)
+        raise
     finally:
         release_lock(paths.lock, token)
         _HELD.remove((paths.lock, token))
 
 
+def _temporary_files(lock: Path) -> list[Path]:
+    """The temporary files :func:`~nasbench_bench.paths.atomic_path` makes for the run of lock file ``lock``."""
+    stem = lock.name.removeprefix(".").removesuffix(".lock")  # seed-NNNNN
+    return list(lock.parent.glob(f".{stem}.*.tmp"))
+
+
+def _remove_temporary_files(lock: Path) -> None:
+    for tmp in _temporary_files(lock):
+        tmp.unlink(missing_ok=True)
+
+
+def _disk_full(run_id: RunId, exc: BaseException, path: Path) -> Outcome:
+    return Outcome(run_id, "disk-full", error=_disk_full_message(exc, path), path=str(path))
+
+
+def _disk_full_message(exc: BaseException, path: Path) -> str:
+    """One line: the device is full, and the file being written (``path`` unless the error names another)."""
+    where = getattr(exc, "filename", None) or str(path)
+    if os.path.basename(str(where)).endswith(".tmp"):  # name the file being written, not its temporary twin
+        where = str(path)
+    return f"no space left on the device of {where} ({_errno_text(exc)})"
+
+
+def _errno_text(exc: BaseException) -> str:
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno is not None:
+            return f"{errno.errorcode.get(exc.errno, exc.errno)}: {os.strerror(exc.errno)}"
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return "disk full"
+
+
 def _run_locked(run: Run, result: Path, failed: Path) -> Outcome:
-    from nasbench_bench.benchmarks import load_benchmark
-    from nasbench_bench.encodings import get_encoding
+    from nasbench_bench.benchmarks import get_encoding, load_benchmark
     from nasbench_bench.optimizer import get_optimizer, run_optimizer
     from nasbench_bench.oracle import Oracle, default_max_evaluations
     from nasbench_bench.results import trajectory_table, write_failure, write_run
@@ -124,7 +186,9 @@ def _run_locked(run: Run, result: Path, failed: Path) -> Outcome:
         table = load_benchmark(run.id.benchmark, run.data)
         synthetic = bool(table.synthetic)
         meta.update(table=table.name, synthetic=synthetic, score_metric=table.score_metric,
-                    best_score=table.best_score, derived=list(table.derived))
+                    best_score=table.best_score, derived=list(table.derived), metric=table.metric,
+                    maximize=table.maximize, cost_model=table.cost_model, cost_unit=table.cost_unit,
+                    median_score=table.median_score, domain=run.domain)
         encoding = get_encoding(run.encoding)
         cls = get_optimizer(run.optimizer.path)
         if cls.needs_fixed_hashseed and hashseed != HASHSEED:
@@ -155,6 +219,8 @@ def _run_locked(run: Run, result: Path, failed: Path) -> Outcome:
         )
         write_run(result, data, meta)
     except Exception as exc:
+        if is_disk_full(exc):  # stop the experiment: every other run would fail the same way
+            return _disk_full(run.id, exc, result)
         tb = traceback.format_exc()
         error = f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else type(exc).__name__
         log.error("run %s failed: %s", run.id, error)
@@ -162,7 +228,9 @@ def _run_locked(run: Run, result: Path, failed: Path) -> Outcome:
                     finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
         try:
             write_failure(failed, meta)
-        except Exception:  # the failure of the failure record must not hide the run's error
+        except Exception as record_exc:  # the failure of the failure record must not hide the run's error
+            if is_disk_full(record_exc):
+                return _disk_full(run.id, record_exc, failed)
             log.exception("could not write the failure record %s", failed)
         return Outcome(run.id, "failed", meta["wall_s"], 0, synthetic, error, str(failed))
     failed.unlink(missing_ok=True)
@@ -242,9 +310,7 @@ def _worker_sigterm(signum: int, frame: Any) -> None:
     library's ``except BaseException``) could swallow."""
     for path, token in list(_HELD):
         with contextlib.suppress(Exception):
-            stem = path.name.removeprefix(".").removesuffix(".lock")  # seed-NNNNN
-            for tmp in path.parent.glob(f".{stem}.*.tmp"):  # atomic_path's temporary files of this run
-                tmp.unlink(missing_ok=True)
+            _remove_temporary_files(path)
             release_lock(path, token)
     os._exit(128 + signum)
 
@@ -277,8 +343,8 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _terminate(pool: ProcessPoolExecutor, grace_s: float = 3.0) -> None:
-    """Stop a pool now: SIGTERM every worker (they exit cleanly), SIGKILL what is left after ``grace_s``."""
-    import signal
+    """Stop a pool now: SIGTERM every worker (they exit cleanly), SIGKILL what is left after ``grace_s``; returns
+    when every worker has been reaped."""
     import threading
 
     procs = list((getattr(pool, "_processes", None) or {}).values())
@@ -303,49 +369,118 @@ def _stop_processes(procs: Sequence[Any], grace_s: float) -> None:
             proc.join(max(0.0, deadline - time.monotonic()))
             if proc.is_alive():
                 proc.kill()
-                proc.join(1.0)
+                proc.join(30.0)  # SIGKILL cannot be caught: only a process stuck in the kernel takes long
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM received while local workers ran (raised once they are stopped); ``signal_name`` says
+    which."""
+
+    def __init__(self, signal_name: str) -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+
+
+@dataclass
+class _StopFlag:
+    signum: int = 0  # the first SIGINT/SIGTERM received, 0 if none
+
+
+#: Seconds between two looks at the stop flag while waiting for workers.
+_POLL_S = 0.2
+
+
+@contextlib.contextmanager
+def _signals_set_flag() -> Iterator[_StopFlag]:
+    """While the block runs, SIGINT and SIGTERM only set the flag yielded (the dispatch loop polls it), instead of
+    raising wherever the main thread is, possibly inside the executor's locks, which could then deadlock.
+
+    Only signals that already have a Python handler are deferred (Ctrl-C's default, the CLI's SIGTERM handler):
+    a library caller's default SIGTERM still ends the process. In another thread nothing changes."""
+    import threading
+
+    flag = _StopFlag()
+    saved: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        def note(signum: int, frame: Any) -> None:
+            flag.signum = flag.signum or signum
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            if callable(signal.getsignal(sig)):
+                saved[sig] = signal.signal(sig, note)
+    try:
+        yield flag
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
 
 
 def _run_pool(jobs: Sequence[Job], workers: int, report: Callable[[Outcome], None]) -> None:
-    """Run ``jobs`` on spawned worker processes; a dead worker's jobs are retried in a fresh pool."""
-    pending = list(jobs)
-    for attempt in range(_MAX_POOL_RESTARTS + 1):
-        if not pending:
-            return
-        broken: list[Job] = []
-        with _worker_env():
-            _run_pool_once(pending, workers, report, broken)
-        pending = sorted(broken, key=lambda j: j.run.id)
-        if pending and attempt < _MAX_POOL_RESTARTS:
-            log.warning("a worker process died; retrying %d run(s) in a fresh pool", len(pending))
-    for job in pending:
-        report(_failed_outside(job, RuntimeError("the worker process died while running this run (crash, "
-                                                 f"OOM kill?) {_MAX_POOL_RESTARTS + 1} times")))
+    """Run ``jobs`` on spawned worker processes, at most 2 x ``workers`` submitted at a time; the runs in flight
+    when a worker dies are retried in a fresh pool (failed after dying :data:`_MAX_POOL_RESTARTS` + 1 times).
+    SIGINT/SIGTERM stop and reap the workers, then raise :class:`Interrupted`."""
+    queue = deque(jobs)
+    deaths: dict[RunId, int] = {}
+    with _signals_set_flag() as stop:
+        while queue and not stop.signum:
+            with _worker_env():
+                broken = _run_pool_once(queue, workers, report, stop)
+            retry: list[Job] = []
+            for job in broken:
+                deaths[job.run.id] = deaths.get(job.run.id, 0) + 1
+                if deaths[job.run.id] <= _MAX_POOL_RESTARTS:
+                    retry.append(job)
+                else:
+                    report(_failed_outside(job, RuntimeError(
+                        f"the worker process died while running this run (crash, OOM kill?) {deaths[job.run.id]} "
+                        "times")))
+            if retry and not stop.signum:
+                log.warning("a worker process died; retrying %d run(s) in a fresh pool", len(retry))
+            queue.extendleft(sorted(retry, key=lambda j: j.run.id, reverse=True))
+    if stop.signum:
+        raise Interrupted(signal.Signals(stop.signum).name)
 
 
-def _run_pool_once(pending: Sequence[Job], workers: int, report: Callable[[Outcome], None], broken: list[Job]
-                   ) -> None:
-    pool = _spawn_pool(min(workers, len(pending)))
-    todo: set[Future[Outcome]] = set()
+def _run_pool_once(queue: deque[Job], workers: int, report: Callable[[Outcome], None], stop: _StopFlag
+                   ) -> list[Job]:
+    """Run jobs from ``queue`` (consumed) on one pool until it is empty, a worker dies or ``stop`` is set; return
+    the jobs that were in flight when a worker died."""
+    pool = _spawn_pool(min(workers, len(queue)))
+    running: dict[Future[Outcome], Job] = {}
+    broken: list[Job] = []
     try:
-        futures: dict[Future[Outcome], Job] = {pool.submit(execute_job, j): j for j in pending}
-        todo = set(futures)
-        while todo:
-            finished, todo = wait(todo, return_when=FIRST_COMPLETED)
-            for fut in finished:
+        while (running or (queue and not broken)) and not stop.signum:
+            while queue and not broken and len(running) < 2 * workers:
+                job = queue.popleft()
                 try:
-                    report(fut.result())
+                    running[pool.submit(execute_job, job)] = job
+                except BrokenProcessPool:  # a worker died (even before taking work): retried, counted
+                    broken.append(job)
+                    break
+            if not running:
+                break
+            finished, _ = wait(list(running), timeout=_POLL_S, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                job = running.pop(fut)
+                try:
+                    outcome = fut.result()
                 except BrokenProcessPool:
-                    broken.append(futures[fut])
+                    broken.append(job)
+                    continue
                 except Exception as exc:  # e.g. unpicklable result: record, go on
-                    report(_failed_outside(futures[fut], exc))
+                    outcome = _failed_outside(job, exc)
+                report(outcome)
     except BaseException:
         _terminate(pool)
-        for fut in todo:  # runs that finished while we were stopping still count
-            if fut.done() and not fut.cancelled() and fut.exception() is None:
-                report(fut.result())
         raise
-    pool.shutdown(wait=True)
+    if stop.signum:
+        _terminate(pool)
+        return []
+    if broken:
+        _terminate(pool)  # what is left of a broken pool
+    else:
+        pool.shutdown(wait=True)
+    return broken
 
 
 def _failed_outside(job: Job, exc: BaseException) -> Outcome:
@@ -362,41 +497,72 @@ def _failed_outside(job: Job, exc: BaseException) -> Outcome:
 
 
 def _run_inline(jobs: Sequence[Job], report: Callable[[Outcome], None]) -> None:
+    """Run ``jobs`` in this process; those of optimizers that need PYTHONHASHSEED=6640 (when this process lacks
+    it) then run in one spawned worker process."""
     side = [j for j in jobs if j.run.optimizer.needs_fixed_hashseed and not _hashseed_fixed_here()]
     here = [j for j in jobs if not (j.run.optimizer.needs_fixed_hashseed and not _hashseed_fixed_here())]
+    for job in here:
+        report(execute_job(job))
     if side:
         log.info("running %d run(s) in a subprocess with PYTHONHASHSEED=%s (this process has %s)",
                  len(side), HASHSEED, _STARTUP_HASHSEED)
-    pool: ProcessPoolExecutor | None = None
-    futures: list[tuple[Future[Outcome], Job]] = []
-    with contextlib.ExitStack() as stack:
-        if side:
-            stack.enter_context(_worker_env())
-            pool = _spawn_pool(1)
-            futures = [(pool.submit(execute_job, j), j) for j in side]
-        _inline_loop(here, futures, pool, report)
-
-
-def _inline_loop(here: Sequence[Job], futures: Sequence[tuple[Future[Outcome], Job]],
-                 pool: ProcessPoolExecutor | None, report: Callable[[Outcome], None]) -> None:
-    try:
-        for job in here:
-            report(execute_job(job))
-        for fut, job in futures:
-            try:
-                report(fut.result())
-            except Exception as exc:  # a dead subprocess: record, go on
-                report(_failed_outside(job, exc))
-    except BaseException:
-        if pool is not None:
-            _terminate(pool)
-        raise
-    if pool is not None:
-        pool.shutdown(wait=True)
+        _run_pool(side, 1, report)
 
 
 class RunnerError(RuntimeError):
     """The runner cannot start: an unusable results directory, an unreachable Dask scheduler."""
+
+
+class DiskFull(RunnerError):
+    """The disk (or quota) of the results directory is full: the experiment stops at the first such error."""
+
+
+# -- how many workers the machine can hold ------------------------------------------------------------------
+#: Memory planned per local worker process (bytes). Measured peak resident memory of one worker (one run, 2-core
+#: development machine): nb201-cifar10-12ep rs 137 MB, smac 246 MB; nb201-cifar10-mf bohb 241 MB; nb101 (the full
+#: space) tpe 629 MB, smac 753 MB.
+WORKER_MEMORY = 800 * 2**20
+
+
+def _read_int(path: str) -> int | None:
+    try:
+        text = Path(path).read_text().split()[0]
+    except (OSError, IndexError):
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def machine_capacity() -> tuple[int, int | None]:
+    """(usable cores, available memory in bytes or None if unknown) of this machine, within its CPU affinity and
+    cgroup (v2) limits."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, -(-int(quota) // int(period))))
+    mem: int | None = None
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                mem = int(line.split()[1]) * 1024
+    limit, used = _read_int("/sys/fs/cgroup/memory.max"), _read_int("/sys/fs/cgroup/memory.current")
+    if limit is not None:
+        free = limit - (used or 0)
+        mem = free if mem is None else min(mem, free)
+    return max(1, cores), mem
+
+
+def clamp_jobs(jobs: int) -> tuple[int, str]:
+    """(jobs to use, why it is fewer than ``jobs`` or ``""``): at most one local worker per usable core and per
+    :data:`WORKER_MEMORY` of available memory (at least one)."""
+    cores, mem = machine_capacity()
+    cap = cores if mem is None else max(1, min(cores, mem // WORKER_MEMORY))
+    if jobs <= cap:
+        return jobs, ""
+    memory = "memory unknown" if mem is None else (f"{mem / 2**30:.1f} GiB of memory available, about "
+                                                    f"{WORKER_MEMORY // 2**20} MB per worker")
+    return cap, (f"{jobs} parallel jobs are more than this machine can run at once ({cores} core(s), {memory}); "
+                 f"running {cap}")
 
 
 def _run_dask(jobs: Sequence[Job], workers: int, scheduler: Any, report: Callable[[Outcome], None],
@@ -404,6 +570,7 @@ def _run_dask(jobs: Sequence[Job], workers: int, scheduler: Any, report: Callabl
     from distributed import Client, LocalCluster, as_completed
 
     cluster = None
+    saved_hashseed = os.environ.get("PYTHONHASHSEED")  # a local cluster's nannies set it in this process's environ
     if scheduler is None:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                silence_logs=logging.ERROR, dashboard_address=":0")
@@ -436,6 +603,10 @@ def _run_dask(jobs: Sequence[Job], workers: int, scheduler: Any, report: Callabl
             client.close()
         if cluster is not None:
             cluster.close()
+            if saved_hashseed is None:
+                os.environ.pop("PYTHONHASHSEED", None)
+            else:
+                os.environ["PYTHONHASHSEED"] = saved_hashseed
 
 
 # -- the experiment ----------------------------------------------------------------------------------------
@@ -456,23 +627,40 @@ def prepare_out_dir(out_dir: str | os.PathLike[str]) -> Path:
     return out
 
 
-def check_coverage(benchmark: str, data: str | None, encoding: str) -> None:
-    """Raise :class:`~nasbench_bench.benchmarks.BenchmarkDataError` if the benchmark's table lacks cells the
-    encoding can propose (every run would fail at the first one)."""
-    from nasbench_bench.benchmarks import BenchmarkDataError, load_benchmark
-    from nasbench_bench.encodings import get_encoding
-    from nasbench_bench.oracle import coverage
+def _write_experiment_record(out: Path, experiment: Experiment) -> Path:
+    """Write ``out/experiments/NAME.json``; if a different experiment of that name already wrote it (two
+    experiments into one directory), ``NAME-<hash8>.json`` instead: no record is ever overwritten by another."""
+    text = json.dumps(experiment_dict(experiment), indent=1).encode()
+    path = out / "experiments" / f"{experiment.name}.json"
+    with contextlib.suppress(OSError):
+        if path.exists() and path.read_bytes() != text:
+            import hashlib
 
-    table = load_benchmark(benchmark, data)
-    enc = get_encoding(encoding)
-    present, total = coverage(table, enc)
-    if present < total:
-        raise BenchmarkDataError(
-            f"table {table.name!r} of benchmark {benchmark!r} holds {present:,} of the {total:,} cells encoding "
-            f"{encoding!r} can propose, so every run would fail at its first missing cell. Use a complete table: "
-            "the full official file, a synthetic file written with `nasbench-bench data synth --cells all`, or "
-            "the benchmark 'nb101-synthetic'"
-        )
+            path = path.with_name(f"{experiment.name}-{hashlib.sha256(text).hexdigest()[:8]}.json")
+    atomic_write_bytes(path, text)
+    return path
+
+
+def _reconcile(todo: Sequence[Job], reported: Mapping[RunId, str], owner: Mapping[str, Any]) -> int:
+    """After the workers are gone: remove the lock and temporary files of runs whose worker was killed outright
+    (locks of this command whose holder is dead), and count the runs of ``todo`` this command finished, as found
+    on disk (a worker may have written its file just before it was stopped)."""
+    done = 0
+    for job in todo:
+        status = reported.get(job.run.id)
+        if status in ("skipped", "busy"):
+            continue
+        paths = job.run.id.paths(job.out_dir)
+        with contextlib.suppress(OSError):
+            if paths.lock.exists():
+                info = holder(paths.lock) or {}
+                if info.get("owner") == dict(owner) and not pid_alive(info.get("pid"), info.get("start")):
+                    _remove_temporary_files(paths.lock)
+                    release_lock(paths.lock, str(info.get("token")))
+        if status == "done" or (paths.result.exists() and not check_run_file(paths.result, job.run.id)):
+            done += 1
+    return done
+
 
 @dataclass
 class RunSummary:
@@ -481,7 +669,7 @@ class RunSummary:
     experiment: str
     out_dir: Path
     total: int = 0  # runs in the experiment
-    done: int = 0  # performed now
+    done: int = 0  # performed now (result files written by this command, counted on disk)
     skipped: int = 0  # already finished (before or by another command meanwhile)
     failed: int = 0
     busy: int = 0  # locked by another live process
@@ -489,6 +677,10 @@ class RunSummary:
     failures: list[tuple[str, str]] = field(default_factory=list)  # (run id, error)
     wall_s: float = 0.0
     interrupted: str = ""  # what stopped the experiment early ("SIGINT", "SIGTERM"), else ""
+    disk_full: str = ""  # the full-disk error that stopped the experiment, else ""
+    quarantined: list[tuple[str, str]] = field(default_factory=list)  # (where an unusable run file went, why)
+    jobs: int = 0  # local workers used
+    jobs_note: str = ""  # why fewer than asked for, else ""
 
     @property
     def complete(self) -> bool:
@@ -514,45 +706,31 @@ def run_experiment(
 
     ``executor``: ``"process"`` (``jobs`` spawned workers), ``"dask"`` (``scheduler``: address, Client or
     cluster; None = a LocalCluster of ``jobs`` workers; ``scheduler_timeout`` seconds to reach it) or
-    ``"inline"``. Run failures are recorded, not raised; configuration errors (bad hyperparameters, missing or
-    incomplete data, an unusable results directory) raise before anything runs. A ``KeyboardInterrupt``
-    (Ctrl-C, or SIGTERM turned into one by the caller) stops the workers at once; the summary then says so
-    in ``interrupted``, and running the same experiment again resumes it.
+    ``"inline"``. Local workers are capped at what the machine can hold (:func:`clamp_jobs`; the summary's
+    ``jobs_note`` says so). Run failures are recorded, not raised; configuration errors (bad hyperparameters,
+    missing or incomplete data, an unusable results directory) raise before anything runs. A result file that
+    is unreadable or not its run's is moved to ``out_dir/quarantine/`` and the run redone (``quarantined``). A
+    ``KeyboardInterrupt`` (Ctrl-C, or SIGTERM turned into one by the caller), at any point, stops the workers at
+    once; a full disk stops everything at its first occurrence; the summary then says so in ``interrupted`` or
+    ``disk_full``, and running the same experiment again resumes it.
     """
     if executor not in EXECUTORS:
         raise ValueError(f"executor must be one of {EXECUTORS}, got {executor!r}")
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
     t0 = time.perf_counter()
-    out = prepare_out_dir(out_dir)
-    data = experiment.data
-    for b in experiment.benchmarks:  # fail now, with the how-to, not in 500 workers
-        path = data_path(b, data)
-        if path is not None:
-            data = str(path)
-    for b in experiment.benchmarks:
-        check_coverage(b, data, experiment.encoding_for(b))
-    atomic_write_bytes(out / "experiments" / f"{experiment.name}.json",
-                       json.dumps(experiment_dict(experiment), indent=1).encode())
-
-    summary = RunSummary(experiment.name, out, total=experiment.n_runs)
-    summary.synthetic = [b for b in experiment.benchmarks if b in synthetic_benchmarks()]
+    summary = RunSummary(experiment.name, Path(out_dir), total=experiment.n_runs, jobs=jobs)
     owner = this_process()
     todo: list[Job] = []
-    for run in experiment.runs(data):
-        if run.id.paths(out).result.exists():
-            summary.skipped += 1
-            continue
-        todo.append(Job(run, str(out), owner))
-    log.info("experiment %s: %d runs, %d already finished, %d to run (%s, jobs=%d) into %s",
-             experiment.name, summary.total, summary.skipped, len(todo), executor, jobs, out)
-
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=len(todo), disable=not progress or not todo, unit="run", desc=experiment.name,
-               dynamic_ncols=True, smoothing=0.05)
+    reported: dict[RunId, str] = {}
+    bar = None
 
     def report(o: Outcome) -> None:
+        reported[o.run_id] = o.status
+        if o.quarantined:
+            summary.quarantined.append(o.quarantined)
+        if o.status == "disk-full":
+            raise DiskFull(o.error)
         if o.status == "done":
             summary.done += 1
         elif o.status == "skipped":
@@ -564,22 +742,58 @@ def run_experiment(
             summary.failures.append((str(o.run_id), o.error))
         if o.synthetic and o.run_id.benchmark not in summary.synthetic:
             summary.synthetic.append(o.run_id.benchmark)
-        bar.update(1)
-        bar.set_postfix(done=summary.done, failed=summary.failed, busy=summary.busy, refresh=False)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(done=summary.done, failed=summary.failed, busy=summary.busy, refresh=False)
 
     try:
+        out = summary.out_dir = prepare_out_dir(out_dir)
+        plan = experiment.resolve()  # tables, encodings, budgets and data resolved once, before any worker starts
+        summary.synthetic = plan.synthetic
+        suspect = 0
+        for run in experiment.runs(plan.data):
+            result = run.id.paths(out).result
+            if result.exists():
+                if not check_run_file(result, run.id):
+                    summary.skipped += 1
+                    continue
+                suspect += 1  # moved to quarantine and redone by its job, under the run's lock
+            todo.append(Job(run, str(out), owner))
+        try:
+            _write_experiment_record(out, experiment)
+        except OSError as exc:
+            if is_disk_full(exc):
+                raise DiskFull(_disk_full_message(exc, out / "experiments")) from None
+            raise
+        if executor == "process" or (executor == "dask" and scheduler is None):
+            summary.jobs, summary.jobs_note = clamp_jobs(jobs)
+            if summary.jobs_note:
+                log.warning("%s", summary.jobs_note)
+        log.info("experiment %s: %d runs, %d already finished, %d to run (%d to redo: unreadable result files; "
+                 "%s, jobs=%d) into %s", experiment.name, summary.total, summary.skipped, len(todo), suspect,
+                 executor, summary.jobs, out)
+
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(todo), disable=not progress or not todo, unit="run", desc=experiment.name,
+                   dynamic_ncols=True, smoothing=0.05)
         if todo:
             if executor == "inline":
                 _run_inline(todo, report)
             elif executor == "process":
-                _run_pool(todo, jobs, report)
+                _run_pool(todo, summary.jobs, report)
             else:
-                _run_dask(todo, jobs, scheduler, report, scheduler_timeout)
+                _run_dask(todo, summary.jobs, scheduler, report, scheduler_timeout)
     except KeyboardInterrupt as exc:
         summary.interrupted = getattr(exc, "signal_name", "") or "SIGINT"
         log.info("experiment %s interrupted (%s); workers stopped", experiment.name, summary.interrupted)
+    except DiskFull as exc:
+        summary.disk_full = str(exc)
+        log.info("experiment %s stopped: %s", experiment.name, summary.disk_full)
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
+    summary.done = _reconcile(todo, reported, owner)
     summary.failures.sort()
     summary.wall_s = round(time.perf_counter() - t0, 3)
     log.info("experiment %s: %d done, %d skipped, %d failed, %d busy in %.1f s", experiment.name,

@@ -51,9 +51,10 @@ METRICS = {"valid": "valid_acc", "test": "test_acc", "train": "train_acc", "time
 # -- per-cell values ---------------------------------------------------------------------------------------------
 def cell_metric(table: Table, metric: str) -> np.ndarray | None:
     """(N, E) mean over recorded trials of ``metric`` ('valid', 'test', 'train', 'time'); None if the table lacks
-    it (no array, or no finite value at all). Cells without a recorded trial are NaN."""
+    it (no array, or no finite value at all; 'time' on a unit-cost table, whose 1.0 is not a recorded time). Cells
+    without a recorded trial are NaN."""
     arr = getattr(table, METRICS[metric])
-    if arr is None:
+    if arr is None or (metric == "time" and table.cost_model == "unit"):  # unit cost: 1.0 stands for "not recorded"
         return None
     arr = np.asarray(arr, dtype=np.float64)
     if not np.isfinite(arr).any():
@@ -81,11 +82,17 @@ def cell_parameters(table: Table) -> tuple[np.ndarray, str] | None:
     params = getattr(table, "trainable_parameters", None)
     if params is not None:
         return np.asarray(params, dtype=np.float64), "trainable parameters"
+    columns = getattr(table, "columns", None) or {}
+    if "params" in columns:  # a real per-cell column (Table.columns), e.g. NAS-Bench-Macro's parameter counts
+        return np.asarray(columns["params"], dtype=np.float64), "parameters"
     size = getattr(table, "model_size", None)
     if size is not None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             return np.nanmean(np.asarray(size, dtype=np.float64)[:, -1, :], axis=1), "parameters [millions]"
+    if "params" in table.columns:  # a per-cell column; its unit from meta["columns"]
+        unit = table.meta.get("columns", {}).get("params", "parameters")
+        return np.asarray(table.columns["params"], dtype=np.float64), f"params: {unit}"
     return None
 
 
@@ -93,19 +100,33 @@ def op_counts(table: Table, family: str) -> tuple[tuple[str, ...], np.ndarray] |
     """Op names and the (N, n_ops) count of each op per cell, or None when the family's ops are unknown.
 
     ``nb101``: the stored (pruned) cell's middle vertices (``NB101Table.ops``); ``nb201``: the 6 edges of the cell
-    id (``none`` and ``skip_connect`` count as ops there, as in NAS-Bench-201).
+    id (``none`` and ``skip_connect`` count as ops there, as in NAS-Bench-201); ``macro``: the 8 layers' blocks
+    (Identity counts as a block); ``tnb101-micro``: the 6 edges' ops; ``tnb101-macro``: the modules of each kind
+    (codes 1-4); ``graph``/``graph-proteins``: the 4 computing nodes of the architecture's representative
+    (``skip`` counts).
     """
     if family == "nb101" and getattr(table, "ops", None) is not None:
         from nasbench_bench.nb101.spec import OPS
 
         labels = np.asarray(table.ops)
         return tuple(OPS), np.stack([(labels == k).sum(axis=1) for k in range(len(OPS))], axis=1)
-    if family == "nb201":
-        from nasbench_bench.nb201.encoding import NB201_OPS
+    if family in ("nb201", "macro"):  # cell ids are one op digit per edge (nb201) or per layer (macro)
+        if family == "nb201":
+            from nasbench_bench.nb201.encoding import NB201_OPS as names
+        else:
+            from nasbench_bench.macro.encoding import BLOCKS as names
 
         digits = np.frombuffer(np.ascontiguousarray(table.cell_ids).tobytes(), dtype=np.uint8).reshape(
             table.n_cells, -1) - ord("0")
-        return NB201_OPS, np.stack([(digits == k).sum(axis=1) for k in range(len(NB201_OPS))], axis=1)
+        return names, np.stack([(digits == k).sum(axis=1) for k in range(len(names))], axis=1)
+    if family in ("tnb101-micro", "tnb101-macro"):
+        from nasbench_bench.tnb101.encoding import op_composition
+
+        return op_composition(table.cell_ids, family.removeprefix("tnb101-"))
+    if family in ("graph", "graph-proteins"):
+        from nasbench_bench.graph.space import op_counts as graph_op_counts
+
+        return graph_op_counts(table.cell_ids, family)
     return None
 
 
@@ -260,6 +281,8 @@ class SpaceAnalysis:
     optima: pd.DataFrame  # local_optima
     summary: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    metric: str = "accuracy"  # what the table's valid/test values measure (Table.metric)
+    maximize: bool = True  # False: ECDF values are the recorded (minimised) metric; score columns stay oriented
 
 
 def analyze_space(table: Table, encoding: Encoding, family: str, *, metric: str = "valid", seed: int = 0,
@@ -274,8 +297,12 @@ def analyze_space(table: Table, encoding: Encoding, family: str, *, metric: str 
     for m in ("valid", "test", "time"):
         values = cell_metric(table, m)
         if values is None:
-            notes.append(f"no {METRICS[m]} in this table: its ECDF is omitted")
+            notes.append("unit cost (no training time recorded): the time ECDF and time vs accuracy are omitted"
+                         if m == "time" and table.cost_model == "unit" else
+                         f"no {METRICS[m]} in this table: its ECDF is omitted")
             continue
+        if m != "time":
+            values = table.recorded(values)  # ECDFs of the metric as recorded (e.g. a positive MSE)
         for e, b in enumerate(budgets):
             x, y = ecdf_points(values[:, e])
             frames.append(pd.DataFrame({"metric": m, "budget": b, "value": x, "ecdf": y}))
@@ -293,7 +320,8 @@ def analyze_space(table: Table, encoding: Encoding, family: str, *, metric: str 
     if acc_all is None:
         raise ValueError(f"table {table.name!r} has no {METRICS[metric]}: use another --metric")
     acc = acc_all[:, -1]
-    score_label = f"mean {'validation' if metric == 'valid' else metric} accuracy at budget {budgets[-1]}"
+    what = table.metric if table.maximize else f"-{table.metric} (higher is better)"
+    score_label = f"mean {'validation' if metric == 'valid' else metric} {what} at budget {budgets[-1]}"
     time_all = cell_metric(table, "time")
     params = cell_parameters(table)
     if params is None:
@@ -342,4 +370,4 @@ def analyze_space(table: Table, encoding: Encoding, family: str, *, metric: str 
         summary["spearman_time_score"] = _spearman(time_all[:, -1], acc)
     params_label = params[1] if params is not None else "parameters"
     return SpaceAnalysis(table.name, bool(table.synthetic), score_label, budgets, ecdfs, noise, cost, params_label,
-                         ops, rwa_frame, optima, summary, notes)
+                         ops, rwa_frame, optima, summary, notes, metric=table.metric, maximize=table.maximize)

@@ -4,15 +4,32 @@ A :class:`Table` is the one shape every benchmark takes (NAS-Bench-101 from its 
 NAS-Bench-201 from the embedded data, synthetic tables). The oracle, the official-compatible API and the
 analysis code read only these arrays. Axis order is always ``(cell, budget, trial)``; a trial that was not
 recorded holds NaN and is excluded by ``n_trials``.
+
+Metrics need not be accuracies: ``metric`` names what ``valid_acc`` / ``test_acc`` measure (accuracy, SSIM, a
+negative loss, an MSE) and ``maximize`` says its direction. The arrays always hold the metric **oriented so that
+higher is better** (the recorded value when ``maximize``, its negation when the metric is minimised), so regret
+``best_score - score`` is >= 0 and 0 at the table's optimum whatever the metric; :meth:`Table.recorded` gives the
+recorded value back for display. ``cost_model`` says where ``train_time`` comes from: ``"recorded"`` (measured),
+``"derived"`` (computed, ``meta["derived"]`` says how) or ``"unit"`` (nothing recorded: every evaluation costs 1,
+so budgets and the simulated clock count evaluations). ``columns`` holds further real per-cell values (a zero-cost
+proxy and its compute time, parameters, FLOPs, latency), each (N,) aligned with ``cell_ids``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 import numpy as np
+
+#: Where a table's training times come from, and what its budget counts.
+COST_MODELS: dict[str, str] = {
+    "recorded": "recorded training times (measured), charged per drawn trial",
+    "derived": "DERIVED training times (computed, not measured; see the table's notes)",
+    "unit": "no cost recorded: every evaluation costs 1, the budget counts evaluations",
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -36,6 +53,10 @@ class Table:
     score_metric: str = "test"
     synthetic: bool = False
     meta: dict[str, Any] = field(default_factory=dict)  # manifest: source, format version, counts, notes
+    metric: str = "accuracy"  # what valid_acc / test_acc measure (display name)
+    maximize: bool = True  # False: the recorded metric is minimised; the arrays then hold its negation
+    cost_model: str = "recorded"  # "recorded", "derived" or "unit" (see COST_MODELS)
+    columns: Mapping[str, np.ndarray] = field(default_factory=dict)  # extra real per-cell values, each (N,)
 
     def __post_init__(self) -> None:
         n, e = len(self.cell_ids), len(self.budgets)
@@ -55,6 +76,17 @@ class Table:
             raise ValueError(f"Table {self.name!r}: score_metric 'test' needs test_acc")
         if n > 1 and not bool(np.all(self.cell_ids[1:] > self.cell_ids[:-1])):
             raise ValueError(f"Table {self.name!r}: cell_ids must be sorted ascending and unique")
+        if self.cost_model not in COST_MODELS:
+            raise ValueError(f"Table {self.name!r}: cost_model must be one of {list(COST_MODELS)}, "
+                             f"got {self.cost_model!r}")
+        if self.cost_model == "unit":
+            t = np.asarray(self.train_time)
+            recorded = ~np.isnan(np.asarray(self.valid_acc))
+            if not bool(np.all(t[recorded] == 1.0)):
+                raise ValueError(f"Table {self.name!r}: a unit-cost table has train_time 1.0 for every recorded trial")
+        for key, col in self.columns.items():
+            if np.shape(col) != (n,):
+                raise ValueError(f"Table {self.name!r}: column {key!r} has shape {np.shape(col)}, expected ({n},)")
 
     # -- shape ---------------------------------------------------------------------------------------
     @property
@@ -108,6 +140,41 @@ class Table:
         """The optimum the regret is measured against, computed from the table (never hard-coded)."""
         return float(np.nanmax(self.score))
 
+    @cached_property
+    def median_score(self) -> float:
+        """Median over cells of :attr:`score`: the reference of the normalized regret (regret / regret of the
+        table's median configuration)."""
+        return float(np.nanmedian(self.score))
+
+    @cached_property
+    def mean_cost(self) -> float:
+        """Mean over cells of the mean recorded cost of a top-budget evaluation (1 on unit-cost tables): what
+        budget rules like ``"100 evaluations"`` multiply, so random search gets about that many evaluations (the
+        median would starve tables with heavy-tailed costs, e.g. HPOBench's, where the mean is ~14 x the median)."""
+        if self.cost_model == "unit":
+            return 1.0
+        return float(np.nanmean(np.nanmean(np.asarray(self.train_time)[:, -1, :], axis=1)))
+
+    @cached_property
+    def floor(self) -> float:
+        """A value <= every recorded search value (0 for accuracies): what optimizers score an invalid
+        configuration at, so it never looks better than a valid one whatever the metric's sign."""
+        lowest = float(np.nanmin(self.valid_acc)) if np.any(~np.isnan(self.valid_acc)) else 0.0
+        return min(0.0, lowest)
+
+    def recorded(self, value: Any) -> Any:
+        """An oriented value (as the arrays hold it) -> the metric as recorded (negated back for minimised metrics)."""
+        return value if self.maximize else -value
+
+    @property
+    def cost_unit(self) -> str:
+        """What budgets and the simulated clock count: ``"evaluations"`` (unit cost) or ``"seconds"``."""
+        return "evaluations" if self.cost_model == "unit" else "seconds"
+
+    @property
+    def direction(self) -> str:
+        return "higher is better" if self.maximize else "lower is better (the arrays hold its negation)"
+
     @property
     def derived(self) -> tuple[str, ...]:
         """Sentences naming values of this table that are DERIVED, not measured (``meta["derived"]``; e.g. training
@@ -117,13 +184,16 @@ class Table:
     def describe(self) -> str:
         """One line naming the table, its size and what regret means on it."""
         kind = "SYNTHETIC " if self.synthetic else ""
+        what = self.metric if self.maximize else f"{self.metric} (minimised)"
         metric = (
-            "mean test accuracy"
+            f"mean test {what}"
             if self.score_metric == "test"
-            else "mean VALIDATION accuracy (no test split)"
+            else f"mean VALIDATION {what} (no test split)"
         )
         derived = "".join(f"; {d}" for d in self.derived)
+        cost = {"recorded": "recorded costs", "derived": "DERIVED costs",
+                "unit": "unit costs (budget = evaluations)"}[self.cost_model]
         return (
             f"{kind}table {self.name!r}: {self.n_cells:,} cells x budgets {self.budgets.tolist()} x "
-            f"{self.max_trials} trials; regret on {metric} at budget {self.top_budget}{derived}"
+            f"{self.max_trials} trials; regret on {metric} at budget {self.top_budget}; {cost}{derived}"
         )

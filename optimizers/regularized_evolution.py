@@ -70,14 +70,14 @@ class RegularizedEvolution(Optimizer):
 
     def tell(self, config: np.ndarray, evaluation: Evaluation) -> None:  # type: ignore[override]
         self._population.append((np.asarray(config, dtype=float).tolist(),
-                                 evaluation.valid_acc if evaluation.valid else 0.0))
+                                 evaluation.value))
         if len(self._population) > int(self.hp["population_size"]):
             self._population.popleft()
 
     @staticmethod
     def _fitness(oracle: Oracle, cell: int) -> float:
         ev = oracle.evaluate_cell(cell)
-        return ev.valid_acc if ev.valid else 0.0
+        return ev.value
 
 
 def _child(

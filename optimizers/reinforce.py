@@ -83,7 +83,7 @@ class Reinforce(Optimizer):
         return vector
 
     def tell(self, config: np.ndarray, evaluation: Evaluation) -> None:  # type: ignore[override]
-        self._batch[self._slot.pop(id(config))][3] = evaluation.valid_acc if evaluation.valid else 0.0
+        self._batch[self._slot.pop(id(config))][3] = evaluation.value
         if len(self._batch) < self._batch_size or any(item[3] is None for item in self._batch):
             return
         lr, mom = float(self.hp["learning_rate"]), float(self.hp["baseline_momentum"])
@@ -120,7 +120,7 @@ class Reinforce(Optimizer):
                 np.maximum(choice, starts, out=choice)
                 np.minimum(choice, last, out=choice)
                 ev = oracle.evaluate_cell(cell_index(values[choice].tolist()))
-                reward = ev.valid_acc if ev.valid else 0.0
+                reward = ev.value
                 if baseline is None:
                     baseline = reward
                 advantage = reward - baseline

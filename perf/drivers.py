@@ -127,8 +127,7 @@ def _costs(oracle: TimedOracle, n: int) -> tuple[float, float] | None:
 
 # -- the runs -----------------------------------------------------------------------------------------------
 def _load(space: str) -> tuple[Table, Encoding]:
-    from nasbench_bench.benchmarks import load_benchmark
-    from nasbench_bench.encodings import get_encoding
+    from nasbench_bench.benchmarks import get_encoding, load_benchmark
 
     if space == "nb101":
         table, enc = load_benchmark("nb101-synthetic"), get_encoding("A")

@@ -22,8 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _work(job: tuple[str, str, str, float, list[int]]) -> tuple[str, int, float, list[float]]:
-    from nasbench_bench.benchmarks import load_benchmark
-    from nasbench_bench.encodings import get_encoding
+    from nasbench_bench.benchmarks import get_encoding, load_benchmark
     from nasbench_bench.optimizer import get_optimizer, run_optimizer
     from nasbench_bench.oracle import Oracle
 

@@ -85,8 +85,7 @@ def run(args: argparse.Namespace) -> int:
 def _measure(args: argparse.Namespace) -> int:
     import optuna
 
-    from nasbench_bench.benchmarks import default_encoding, load_benchmark
-    from nasbench_bench.encodings import get_encoding
+    from nasbench_bench.benchmarks import default_encoding, get_encoding, load_benchmark
     from nasbench_bench.optimizer import get_optimizer
 
     table = load_benchmark(args.benchmark)

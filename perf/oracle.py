@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from nasbench_bench.encodings import get_encoding
+from nasbench_bench.benchmarks import get_encoding
 from nasbench_bench.oracle import Oracle
 
 

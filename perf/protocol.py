@@ -102,7 +102,7 @@ def _names(spec: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nasbench_bench.encodings import get_encoding
+    from nasbench_bench.benchmarks import get_encoding
     from nasbench_bench.optimizer import get_optimizer
     from nasbench_bench.runner import HASHSEED
 
@@ -147,8 +147,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _check(names: list[str], encodings: list[str]) -> None:
     """Refuse unknown optimizers and encodings before anything runs (one-line errors in the CLI)."""
+    from nasbench_bench.benchmarks import get_encoding
     from nasbench_bench.cli import UsageError
-    from nasbench_bench.encodings import get_encoding
     from nasbench_bench.optimizer import get_optimizer
 
     if not names or not encodings:
@@ -165,7 +165,7 @@ def _check(names: list[str], encodings: list[str]) -> None:
 
 
 def _compare_libraries(names: list[str], encodings: list[str], table: Any, args: argparse.Namespace) -> None:
-    from nasbench_bench.encodings import get_encoding
+    from nasbench_bench.benchmarks import get_encoding
 
     n = args.library
     print(f"Against the libraries' own machinery, first {n:,} suggestions (ms per suggestion, marginal at {n:,}):")

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from nasbench_bench.encodings import get_encoding
+from nasbench_bench.benchmarks import get_encoding
 from nasbench_bench.optimizer import get_optimizer, run_optimizer
 from nasbench_bench.oracle import Oracle
 from nasbench_bench.simulator import run_parallel

@@ -53,7 +53,7 @@ def test_timed_oracle_stamps_every_evaluation_of_multi_fidelity_optimizers(name:
     # asha and lce evaluate through evaluate(..., halfway=...): every evaluation gets its stamp
     from _tables import toy_table
 
-    from nasbench_bench.encodings import get_encoding
+    from nasbench_bench.benchmarks import get_encoding
     from perf.protocol import _run
 
     r = _run(name, toy_table(), get_encoding("nb201"), 3e5, seed=1)

@@ -30,7 +30,7 @@ import numpy as np
 import pytest
 from _tables import toy_table
 
-from nasbench_bench.encodings import get_encoding
+from nasbench_bench.benchmarks import get_encoding
 from nasbench_bench.optimizer import get_optimizer
 from nasbench_bench.oracle import BudgetExhausted, Oracle
 from optimizers import _bohb_exact as ex

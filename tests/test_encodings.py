@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nasbench_bench.encodings import get_encoding
+from nasbench_bench.benchmarks import get_encoding
 from nasbench_bench.nb101.encodings import N_MIDDLE, EncodingA, EncodingB, EncodingC
 from nasbench_bench.nb101.space import RAW_EDGE_POSITIONS, get_space
 from nasbench_bench.nb101.spec import MAX_EDGES, OPS, ModelSpec

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from _grid import GridEncoding, cell, grid_table
 
-from nasbench_bench.encodings import get_encoding
+from nasbench_bench.benchmarks import get_encoding
 from nasbench_bench.optimizer import get_optimizer, run_optimizer
 from nasbench_bench.oracle import Oracle
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nasbench_bench.benchmarks import load_benchmark
-from nasbench_bench.encodings import get_encoding
+from nasbench_bench.benchmarks import get_encoding, load_benchmark
 from nasbench_bench.optimizer import get_optimizer, run_optimizer
 from nasbench_bench.oracle import Oracle
 

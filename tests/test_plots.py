@@ -120,7 +120,7 @@ def fake_results(monkeypatch):
     """Install a stand-in ``nasbench_bench.results`` serving frames from a dict keyed by path."""
     store: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
     mod = types.ModuleType("nasbench_bench.results")
-    mod.load_results = lambda path: store[str(path)][0]
+    mod.load_results = lambda path, **kw: store[str(path)][0]
     mod.load_runs = lambda path: store[str(path)][1]
     monkeypatch.setitem(sys.modules, "nasbench_bench.results", mod)
     return store

@@ -10,8 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nasbench_bench.benchmarks import load_benchmark
-from nasbench_bench.encodings import get_encoding
+from nasbench_bench.benchmarks import get_encoding, load_benchmark
 from nasbench_bench.oracle import Oracle, Trajectory
 from nasbench_bench.results import (
     RUN_COLUMNS,

@@ -20,7 +20,7 @@ import pytest
 from ConfigSpace import CategoricalHyperparameter, ConfigurationSpace, EqualsCondition, ForbiddenEqualsClause
 from ConfigSpace.util import get_one_exchange_neighbourhood
 
-from nasbench_bench.encodings import get_encoding
+from nasbench_bench.benchmarks import get_encoding
 from optimizers._smac_sampling import VectorSampler
 
 DATA = Path(__file__).parent / "data"

@@ -122,5 +122,5 @@ def test_analyze_command_on_the_toy_table(tmp_path, capsys) -> None:
     assert summary["synthetic"] is True and summary["cells"] == 15625 and summary["configurations"] == "all"
     assert summary["notes"] == ["no parameter counts in this table: parameters vs accuracy is omitted"]
     assert len(list(tmp_path.glob("*.png"))) == 4 and len(list(tmp_path.glob("*.pdf"))) == 4
-    with pytest.raises(SystemExit, match="encoding 'A' is for 'nb101'"):
-        main(["analyze", "toy", "--encoding", "A", "--out", str(tmp_path)])
+    assert main(["analyze", "toy", "--encoding", "A", "--out", str(tmp_path)]) == 2  # like every command's mistakes
+    assert "error: encoding 'A' is for 'nb101'" in capsys.readouterr().err

@@ -29,7 +29,7 @@ import numpy as np
 import pytest
 from _tables import toy_table
 
-from nasbench_bench.encodings import get_encoding
+from nasbench_bench.benchmarks import get_encoding
 from nasbench_bench.optimizer import get_optimizer, run_optimizer
 from nasbench_bench.oracle import Oracle
 from optimizers import _tpe_exact as exact

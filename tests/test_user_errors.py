@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from nasbench_bench.benchmarks import get_encoding
 from nasbench_bench.cli import main
-from nasbench_bench.encodings import get_encoding
 from nasbench_bench.experiment import Experiment, ExperimentError, parse_seeds
 from nasbench_bench.nb201.toy import toy_table
 from nasbench_bench.optimizer import Optimizer, OptimizerError, get_optimizer, run_optimizer
@@ -77,6 +77,19 @@ def test_plot_and_report_of_missing_or_empty_results(tmp_path: Path, capsys) -> 
     assert "does not exist" in _err(capsys, ["plot", str(tmp_path / "nowhere")])
     (tmp_path / "empty").mkdir()
     assert "no run files" in _err(capsys, ["report", str(tmp_path / "empty")])
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["analyze", "nb999"], "unknown benchmark 'nb999'"),
+    (["analyze", "toy", "--encoding", "A"], "encoding 'A' is for 'nb101', not for benchmark 'toy'"),
+    (["data", "enumerate", "--out", "cells.txt"], "--out must end in .csv or .parquet"),
+])
+def test_every_command_reports_mistakes_the_same_way(tmp_path: Path, capsys, monkeypatch, argv: list[str],
+                                                     message: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    err = _err(capsys, argv)
+    assert err.startswith("error: ") and message in err
+    assert not list(tmp_path.iterdir())
 
 
 def test_scheduler_without_dask_is_a_contradiction(capsys) -> None:

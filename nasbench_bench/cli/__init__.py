@@ -17,7 +17,7 @@ import os
 import sys
 import traceback
 
-COMMAND_MODULES = ("data", "run", "report", "bench", "analyze")
+COMMAND_MODULES = ("data", "run", "report", "bench", "analyze", "benchmarks")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,15 +48,25 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("hpbandster").setLevel(max(level, logging.ERROR))
     try:
         return int(args.func(args) or 0)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("interrupted", file=sys.stderr)
-        return 130
+        return 143 if getattr(exc, "signal_name", "") == "SIGTERM" else 130
     except user_errors() as exc:
         if args.verbose:
             traceback.print_exc()
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         if not args.verbose:
             print("(run with -v for the traceback)", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a full disk is the machine's state, not a bug: one line too
+        from nasbench_bench.paths import is_disk_full
+
+        if not is_disk_full(exc):
+            raise
+        if args.verbose:
+            traceback.print_exc()
+        where = f" of {exc.filename}" if exc.filename else ""
+        print(f"error: no space left on the device{where} ({_one_line(exc)})", file=sys.stderr)
         return 2
 
 

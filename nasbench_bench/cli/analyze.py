@@ -42,19 +42,19 @@ def _fmt(value: Any) -> str:
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     from nasbench_bench import plots
-    from nasbench_bench.benchmarks import BenchmarkDataError, benchmark_family, default_encoding, load_benchmark
-    from nasbench_bench.encodings import get_encoding
+    from nasbench_bench.benchmarks import benchmark_family, default_encoding, get_encoding, load_benchmark
+    from nasbench_bench.cli import UsageError
     from nasbench_bench.paths import atomic_path
     from nasbench_bench.space_analysis import analyze_space
 
-    try:
+    try:  # mistakes end as `error: ...`, exit 2, like every command's (BenchmarkDataError is one of them)
         family = benchmark_family(args.benchmark)
         enc = get_encoding(args.encoding or default_encoding(args.benchmark))
-        if enc.benchmark != family:
-            raise SystemExit(f"encoding {enc.name!r} is for {enc.benchmark!r}, not for benchmark {args.benchmark!r}")
-        table = load_benchmark(args.benchmark, args.data)
-    except (KeyError, BenchmarkDataError) as exc:
-        raise SystemExit(str(exc.args[0]) if exc.args else str(exc)) from None
+    except KeyError as exc:
+        raise UsageError(str(exc.args[0]) if exc.args else str(exc)) from None
+    if enc.benchmark != family:
+        raise UsageError(f"encoding {enc.name!r} is for {enc.benchmark!r}, not for benchmark {args.benchmark!r}")
+    table = load_benchmark(args.benchmark, args.data)
     if table.synthetic:
         print("*** SYNTHETIC DATA: these figures do not describe the real benchmark ***")
     print(table.describe())
@@ -62,7 +62,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         sa = analyze_space(table, enc, family, metric=args.metric, seed=args.seed, n_sample=args.sample,
                            n_walks=args.walks, walk_length=args.walk_length, max_lag=args.max_lag)
     except ValueError as exc:
-        raise SystemExit(str(exc)) from None
+        raise UsageError(str(exc)) from None
     out = args.out if args.out is not None else Path("results") / "analysis" / args.benchmark
     paths = plots.plot_space(sa, out)
     record = {"benchmark": args.benchmark, "synthetic": sa.synthetic, "metric": args.metric, "seed": args.seed,

@@ -13,12 +13,15 @@ from typing import Any
 
 BENCHMARKS: dict[str, tuple[str, str]] = {
     "data": ("perf.data", "convert / load / query of NB101 data vs the official algorithm"),
+    "load": ("perf.first_load", "NB101 first load: converting full-size files vs the official API's load"),
     "oracle": ("perf.oracle", "per-query cost of the oracle vs a bare table lookup"),
     "optimizers": ("perf.optimizers", "many seeds of RS, RE, REINFORCE at the paper's budget"),
     "drivers": ("perf.drivers", "TPE/SMAC/HB/BOHB: our in-process drivers vs the libraries' own"),
     "protocol": ("perf.protocol", "one seed of each built-in at the paper's full protocol (1e7 s, encodings A/B/C)"),
     "workers": ("perf.workers", "per-evaluation cost of the parallel-workers event loop at K = 1, 8, 64"),
     "optuna": ("perf.optuna", "per-suggestion overhead of the Optuna adapter vs a bare ask/tell loop"),
+    "registry": ("perf.registry", "every built-in on every benchmark of a suite (the registry's acceptance loop)"),
+    "tables": ("perf.tables", "per benchmark: first conversion, cached load, cost per evaluation vs NB201"),
 }
 
 

@@ -61,6 +61,10 @@ def cmd_synth(args: argparse.Namespace) -> int:
 def cmd_enumerate(args: argparse.Namespace) -> int:
     from nasbench_bench.nb101.space import enumerate_cells
 
+    if args.out and Path(args.out).suffix not in (".csv", ".parquet"):  # before minutes of enumeration
+        from nasbench_bench.cli import UsageError
+
+        raise UsageError(f"--out must end in .csv or .parquet, got {args.out}")
     t0 = time.perf_counter()
     rows: list[tuple[str, int, str, str]] = []
     count = 0
@@ -95,7 +99,7 @@ def _write_cells(out: Path, rows: list[tuple[str, int, str, str]]) -> None:
             w.writerow(cols)
             w.writerows(rows)
     else:
-        raise SystemExit(f"--out must end in .csv or .parquet, got {out}")
+        raise ValueError(f"--out must end in .csv or .parquet, got {out}")
 
 
 def _summary(m: dict[str, Any]) -> str:
@@ -112,13 +116,46 @@ def _summary(m: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _table_info(name: str) -> int:
+    """Describe registered benchmark ``name`` from its table (loaded, so converted on first use)."""
+    from nasbench_bench.benchmarks import load_benchmark
+    from nasbench_bench.table import COST_MODELS
+
+    t = load_benchmark(name)
+    m = t.meta
+    print(f"{name}: {t.describe()}")
+    for key in ("domain", "task", "search_sees", "regret_on"):
+        if m.get(key):
+            print(f"  {key:<12}  {m[key]}")
+    print(f"  metric        {t.metric} ({t.direction}); score metric {t.score_metric}")
+    print(f"  cost model    {t.cost_model}: {COST_MODELS[t.cost_model]}")
+    described = m.get("columns", {})
+    for col in t.columns:
+        print(f"  column        {col}: {described.get(col, '(undocumented)')}")
+    src = m.get("source")
+    if isinstance(src, dict):
+        for k in ("repository", "package", "commit", "version", "file", "sha256", "licence"):
+            if src.get(k):
+                print(f"  {'source ' + k:<13} {src[k]}")
+    if m.get("notes"):
+        print(f"  notes         {m['notes']}")
+    if m.get("path"):
+        print(f"  cache         {m['path']}")
+    if t.synthetic:
+        print("  SYNTHETIC DATA")
+    return 0
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     from nasbench_bench import store
+    from nasbench_bench.benchmarks import benchmark_names
     from nasbench_bench.nb101.cache import default_cache_path, read_manifest, scan_tfrecord
 
     path = Path(args.path)
+    if not path.exists() and args.path in benchmark_names() and args.path != "nb101":
+        return _table_info(args.path)
     if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist")
+        raise FileNotFoundError(f"{path} does not exist (nor is it a registered benchmark other than nb101)")
     if path.is_file():
         cache = default_cache_path(path, args.cache_dir)
         if store.existing_cache(cache) is not None:
@@ -169,9 +206,9 @@ def register(subparsers: Any) -> None:
     e.add_argument("-q", "--quiet", action="store_true")
     e.set_defaults(func=cmd_enumerate)
 
-    i = sub.add_parser("info", help="summarise a .tfrecord file (records, cells, budgets, synthetic or not) or a "
-                       "converted cache")
-    i.add_argument("path")
+    i = sub.add_parser("info", help="summarise a .tfrecord file (records, cells, budgets, synthetic or not), a "
+                       "converted NAS-Bench-101 cache, or a registered benchmark's table (e.g. macro-cifar10)")
+    i.add_argument("path", help="a file, a cache directory, or a benchmark name")
     i.add_argument("--cache-dir")
     i.add_argument("-q", "--quiet", action="store_true", help="no progress bar while scanning a .tfrecord")
     i.set_defaults(func=cmd_info)

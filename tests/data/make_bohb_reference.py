@@ -110,8 +110,7 @@ def record(case: str) -> Path:
     from ConfigSpace import Configuration
     from hpbandster.optimizers.config_generators.bohb import BOHB
 
-    from nasbench_bench.benchmarks import load_benchmark
-    from nasbench_bench.encodings import get_encoding
+    from nasbench_bench.benchmarks import get_encoding, load_benchmark
     from nasbench_bench.oracle import Oracle
     from optimizers._hpbandster import seeded_global_numpy
 

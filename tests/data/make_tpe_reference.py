@@ -113,7 +113,7 @@ def record(encoding_name: str) -> Path:
     import scipy
     from hyperopt import Trials, fmin, tpe
 
-    from nasbench_bench.encodings import get_encoding
+    from nasbench_bench.benchmarks import get_encoding
     from optimizers.tpe import hyperopt_space
 
     enc = get_encoding(encoding_name)

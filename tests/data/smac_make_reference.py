@@ -38,7 +38,7 @@ def trajectory(name: str, n_trials: int = TRIALS, seed: int = SEED, library_comp
     """(vectors, costs) of ``n_trials`` ask/tell steps of SMAC on encoding ``name``."""
     from smac.runhistory.dataclasses import TrialValue
 
-    from nasbench_bench.encodings import get_encoding
+    from nasbench_bench.benchmarks import get_encoding
     from optimizers.smac import SMAC, make_facade
 
     enc = get_encoding(name)
