@@ -5,8 +5,9 @@ worker it schedules strictly sequentially: fill the first active iteration's nex
 register it with the iteration and then with the config generator, repeat; open a new Hyperband iteration
 when no active one has a run to offer. :class:`InProcessMaster` replays exactly that schedule with the
 library's own pieces (``HyperBand.get_next_iteration`` builds its ``SuccessiveHalving`` iterations, the
-config generator is the library's ``RandomSampling`` or BOHB's KDE generator, results travel in its ``Job``
-objects), so a seeded run gives the same trajectory as the library's Pyro-based driver.
+config generator is the library's ``RandomSampling``, BOHB's KDE generator or its exact re-implementation
+:class:`optimizers._bohb_exact.ExactBOHB`, results travel in its ``Job`` objects), so a seeded run gives the same
+trajectory as the library's Pyro-based driver.
 """
 
 from __future__ import annotations

@@ -314,3 +314,61 @@ def test_fast_facade_reproduces_recorded_stock_trajectories(tmp_path: Path) -> N
         first = next((i for i in range(len(X)) if not np.array_equal(X[i], got[f"{name}_X"][i])), None)
         assert first is None, f"{name}: first different configuration at trial {first}"
         assert np.array_equal(y, got[f"{name}_y"])
+
+
+# -- bookkeeping ------------------------------------------------------------------------------------------------
+def test_configs_per_budget_equal_smacs() -> None:
+    """The kept column of trial configurations gives ``get_configs_per_budget`` the library's list at every step
+    (overwritten trials keep their place); with a budget the library's walk is used."""
+    from smac.runhistory.runhistory import RunHistory
+
+    from optimizers._smac_runhistory import FastRunHistory
+
+    cs = get_encoding("nb201").configspace(seed=0)
+    lib, ours = RunHistory(), FastRunHistory()
+    for _ in zip(_fill(lib, get_encoding("nb201").configspace(seed=0)), _fill(ours, cs)):
+        for subset in ([None], None):
+            a, b = lib.get_configs_per_budget(subset), ours.get_configs_per_budget(subset)
+            assert a == b and len(a) == len(ours._data)
+    assert ours.without_budgets()
+    ours.add(cs.sample_configuration(), 0.5, budget=3.0)
+    lib.add(ours.get_configs()[-1], 0.5, budget=3.0)
+    assert not ours.without_budgets()
+    for subset in ([None], [3.0], None):
+        assert lib.get_configs_per_budget(subset) == ours.get_configs_per_budget(subset)
+
+
+@pytest.mark.parametrize("name", ENCODINGS)
+def test_config_list_answers_as_a_list(name: str) -> None:
+    """Membership in a :class:`_ConfigList` (choice-index keys on all-categorical spaces, dictionary keys
+    otherwise) answers as ``list.__contains__``, for equal configurations built from other vectors too."""
+    from ConfigSpace import Configuration
+
+    from optimizers.smac import _categorical_key, _ConfigList, _key, config_key
+
+    cs = get_encoding(name).configspace(seed=0)
+    key = config_key(cs)
+    assert key is (_key if name == "C" else _categorical_key)
+    configs = list(cs.sample_configuration(40))
+    listed, plain = _ConfigList(configs[:20], key), list(configs[:20])
+    for c in configs[20:30]:
+        listed.append(c)
+        plain.append(c)
+    rebuilt = [Configuration(cs, vector=c.get_array().copy()) for c in configs]
+    for c in configs + rebuilt:
+        assert (c in listed) == (c in plain)
+    assert sum(c in listed for c in rebuilt) == 30
+
+
+def test_hashed_configuration_keeps_the_librarys_hash_and_string() -> None:
+    from ConfigSpace import Configuration
+
+    from optimizers._smac_search import HashedConfiguration
+
+    cs = get_encoding("C").configspace(seed=0)
+    for c in cs.sample_configuration(5):
+        ours = HashedConfiguration(cs, vector=c.get_array())
+        assert (str(ours), repr(ours), hash(ours)) == (str(c), repr(c), hash(c))
+        ours["num_edges"] = c["num_edges"] % 9 + 1
+        lib = Configuration(cs, vector=ours.get_array())
+        assert (str(ours), hash(ours)) == (str(lib), hash(lib))
