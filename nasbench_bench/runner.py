@@ -630,14 +630,19 @@ def prepare_out_dir(out_dir: str | os.PathLike[str]) -> Path:
 def _write_experiment_record(out: Path, experiment: Experiment) -> Path:
     """Write ``out/experiments/NAME.json``; if a different experiment of that name already wrote it (two
     experiments into one directory), ``NAME-<hash8>.json`` instead: no record is ever overwritten by another."""
+    from nasbench_bench.locks import hold_lock
+
     text = json.dumps(experiment_dict(experiment), indent=1).encode()
     path = out / "experiments" / f"{experiment.name}.json"
-    with contextlib.suppress(OSError):
-        if path.exists() and path.read_bytes() != text:
-            import hashlib
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # look and write under one lock: two commands starting together must not both find the name free
+    with hold_lock(path.parent / f".{experiment.name}.lock", poll_s=0.05, what=f"the experiment record {path}"):
+        with contextlib.suppress(OSError):
+            if path.exists() and path.read_bytes() != text:
+                import hashlib
 
-            path = path.with_name(f"{experiment.name}-{hashlib.sha256(text).hexdigest()[:8]}.json")
-    atomic_write_bytes(path, text)
+                path = path.with_name(f"{experiment.name}-{hashlib.sha256(text).hexdigest()[:8]}.json")
+        atomic_write_bytes(path, text)
     return path
 
 

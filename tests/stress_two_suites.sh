@@ -7,6 +7,8 @@
 # Each round starts both copies together, each with its own pytest temporary directory, both on one fresh cache
 # (as two users of one machine on a fresh clone: they race to build the same caches). Prints, per round, each
 # copy's exit status and closing line, the wall time and the load average; exits 1 if any copy failed.
+# From a git worktree whose venv is another checkout's editable install, set PYTHONPATH to the worktree (tests that
+# start scripts by path would import the other checkout's package).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
