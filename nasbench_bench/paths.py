@@ -102,3 +102,23 @@ def is_disk_full(exc: BaseException | None) -> bool:
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__
     return False
+
+
+def installed_package_dir(package: str) -> Path | None:
+    """The directory of the installed package ``package`` (found without importing it), or None."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def installed_version(distribution: str, missing: str = "unknown") -> str:
+    """The installed version of ``distribution``, or ``missing``."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return missing

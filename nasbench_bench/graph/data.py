@@ -22,12 +22,10 @@ every evaluation costs 1, the budget counts evaluations.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import io
 import logging
 import os
 import pickle
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +33,7 @@ import numpy as np
 
 from nasbench_bench import store
 from nasbench_bench.graph.space import KEY_DTYPE, OPS, OPS_PROTEINS, build_space
-from nasbench_bench.paths import cache_dir
+from nasbench_bench.paths import cache_dir, installed_package_dir, installed_version
 from nasbench_bench.table import Table
 
 __all__ = [
@@ -145,17 +143,11 @@ class NumpyScalarUnpickler(pickle.Unpickler):
 
 
 def _package_dir() -> Path | None:
-    spec = importlib.util.find_spec(PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations)))
+    return installed_package_dir(PACKAGE)
 
 
 def _package_version() -> str:
-    try:
-        return version(DISTRIBUTION)
-    except PackageNotFoundError:
-        return "not installed"
+    return installed_version(DISTRIBUTION, "not installed")
 
 
 def _check_dataset(dataset: str) -> None:

@@ -28,7 +28,6 @@ What the data is (checked against the package's extractor script and the values 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import io
 import logging
 import os
@@ -43,7 +42,7 @@ import numpy as np
 from nasbench_bench import store
 from nasbench_bench.nb201 import zerocost
 from nasbench_bench.nb201.encoding import NB201_OPS
-from nasbench_bench.paths import cache_dir
+from nasbench_bench.paths import cache_dir, installed_package_dir, installed_version
 from nasbench_bench.table import Table
 
 __all__ = [
@@ -143,19 +142,11 @@ class _NoGlobalsUnpickler(pickle.Unpickler):
 
 
 def _package_dir() -> Path | None:
-    spec = importlib.util.find_spec(PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations)))
+    return installed_package_dir(PACKAGE)
 
 
 def _package_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(DISTRIBUTION)
-    except PackageNotFoundError:
-        return "unknown"
+    return installed_version(DISTRIBUTION, "unknown")
 
 
 def _source_file(stem: str) -> Path | None:
