@@ -16,4 +16,12 @@ __version__ = "0.2.0"
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-__all__ = ["Table", "__version__"]
+__all__ = ["Table", "__version__", "load", "run"]
+
+
+def __getattr__(name: str) -> object:  # the notebook API, imported on first use (keeps `import` light)
+    if name in ("run", "load", "Results"):
+        from nasbench_bench import notebook
+
+        return getattr(notebook, name)
+    raise AttributeError(f"module 'nasbench_bench' has no attribute {name!r}")

@@ -35,10 +35,16 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
+def bench_parser(name: str) -> tuple[argparse.ArgumentParser, Any]:
+    """The option parser of benchmark ``name`` and its module."""
+    module_name, help_text = BENCHMARKS[name]
+    module = importlib.import_module(module_name)
+    parser = argparse.ArgumentParser(prog=f"nasbench-bench bench {name}", description=help_text)
+    module.add_arguments(parser)
+    return parser, module
+
+
 def run(args: argparse.Namespace) -> int:
     """Import the benchmark's module, parse its options and run it."""
-    module_name, help_text = BENCHMARKS[args.bench_name]
-    module = importlib.import_module(module_name)
-    parser = argparse.ArgumentParser(prog=f"nasbench-bench bench {args.bench_name}", description=help_text)
-    module.add_arguments(parser)
+    parser, module = bench_parser(args.bench_name)
     return int(module.run(parser.parse_args(args.bench_args)) or 0)
