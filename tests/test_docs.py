@@ -38,10 +38,10 @@ def test_the_site_builds_in_strict_mode(tmp_path: Path) -> None:
 
 def _nb101_example_file(where: Path) -> None:
     """A SYNTHETIC official-format file under the name the NB101 page uses, holding the page's example cell."""
+    from conftest import random_valid_specs
+
     from nasbench_bench.nb101.spec import ModelSpec
     from nasbench_bench.nb101.synth import write_synthetic_tfrecord
-
-    from conftest import random_valid_specs
 
     cell = ModelSpec([[0, 1, 1, 1, 0, 1, 0], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 1, 0, 0],
                       [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 0]],
@@ -65,6 +65,24 @@ def test_python_blocks_run(page: Path, tmp_path: Path) -> None:
     res = subprocess.run([sys.executable, "page.py"], cwd=tmp_path, env=env, capture_output=True, text=True,
                          timeout=900)
     assert res.returncode == 0, f"{page.name}:\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
+
+
+TOML_BLOCKS = [(p.name, b) for p in PAGES for b in blocks(p, "toml")]
+
+
+@pytest.mark.parametrize(("page", "text"), TOML_BLOCKS, ids=[f"{p}:{i}" for i, (p, _) in enumerate(TOML_BLOCKS)])
+def test_toml_blocks_build_experiments(page: str, text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A whole experiment file builds as it is; an ``[[optimizers]]`` fragment builds inside a minimal one."""
+    import tomllib
+
+    from nasbench_bench.experiment import Experiment
+
+    raw = tomllib.loads(text)
+    if "seeds" not in raw:
+        raw = {"benchmark": "nb201-cifar10", "seeds": "0", "time_budget": 1e4, **raw}
+    monkeypatch.chdir(ROOT)
+    exp = Experiment.from_dict({k: v for k, v in raw.items() if k != "plugins"}, source=page)
+    assert exp.n_runs >= 1 and exp.optimizers
 
 
 def shell_commands(text: str) -> list[list[str]]:
