@@ -778,7 +778,10 @@ def run_experiment(
                  "%s, jobs=%d) into %s", experiment.name, summary.total, summary.skipped, len(todo), suspect,
                  executor, summary.jobs, out)
 
-        from tqdm.auto import tqdm
+        if progress:  # tqdm.auto picks the notebook widget where there is one (and warns where it is missing)
+            from tqdm.auto import tqdm
+        else:
+            from tqdm import tqdm
 
         bar = tqdm(total=len(todo), disable=not progress or not todo, unit="run", desc=experiment.name,
                    dynamic_ncols=True, smoothing=0.05)
