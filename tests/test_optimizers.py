@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _tables import toy_table
+from _tables import toy_table, with_proxy
 
 from nasbench_bench import optimizer as optmod
 from nasbench_bench.nb201.encoding import EncodingNB201
@@ -22,12 +22,12 @@ from nasbench_bench.table import Table
 TESTS = Path(__file__).parent
 ENC = EncodingNB201()
 BUDGET = 3e4  # ~25 evaluations on the toy table: enough to leave every optimizer's initial phase
-NAMES = sorted(BUILTINS) + ["lce:re", "lce:rs"]  # + parametrized wrappers (optimizer.FACTORIES)
+NAMES = sorted(BUILTINS) + ["lce:re", "lce:rs", "lce:bananas", "zc:re", "zc:bananas", "zc:rs"]  # + wrappers (FACTORIES)
 
 
 @pytest.fixture(scope="module")
 def table() -> Table:
-    return toy_table()
+    return with_proxy(toy_table())  # synthetic proxy columns for the zc: wrappers
 
 
 def _run(table: Table, name: str, seed: int, budget: float = BUDGET):
@@ -42,11 +42,11 @@ def _key(tr) -> list:
 _SCRIPT = """
 import json, sys
 sys.path.insert(0, {tests!r})
-from _tables import toy_table
+from _tables import toy_table, with_proxy
 from nasbench_bench.nb201.encoding import EncodingNB201
 from nasbench_bench.optimizer import get_optimizer, run_optimizer
 from nasbench_bench.oracle import Oracle
-t, enc = toy_table(), EncodingNB201()
+t, enc = with_proxy(toy_table()), EncodingNB201()
 out = {{}}
 for name in {names!r}:
     tr = run_optimizer(get_optimizer(name)(enc, seed=7), Oracle(t, enc, {budget!r}, seed=7))
