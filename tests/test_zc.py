@@ -83,8 +83,9 @@ def _paired(table: Table, budget: float, seeds: range) -> dict[str, np.ndarray]:
             for name in ("re", "zc:re")}
 
 
-@pytest.mark.xfail(strict=True, reason="does not reproduce with the Zen-NAS proxy the suite ships: on NB201 the "
-                   "top Zen-scored cells are worse than the median cell (measured: docs/baselines.md)")
+@pytest.mark.xfail(strict=True, reason="does not reproduce with the Zen-NAS proxy the suite ships (measured 15 "
+                   "better / 15 worse of 30 seeds): on NB201 the top Zen-scored cells are worse than the median "
+                   "cell (docs/baselines.md)")
 def test_zc_re_beats_re_at_a_small_budget_on_nb201() -> None:
     """Mellor et al. (2021) / Abdelfattah et al. (2021): a zero-cost warm-up helps RE at small budgets. Paired over
     seeds, NB201 cifar100, RE with Dong et al.'s NB201 settings (population 10, tournament 3), 1e5 s (~40
