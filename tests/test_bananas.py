@@ -140,3 +140,18 @@ def test_bananas_beats_random_search_on_nb201_cifar100_at_150_evaluations() -> N
                              for s in seeds]) for name in ("bananas", "rs")}
     gain = final["rs"] - final["bananas"]
     assert gain.mean() > 0 and (gain > 0).sum() > (gain < 0).sum(), final
+
+
+def test_parallel_form_waits_for_the_initial_design_then_proposes_batches() -> None:
+    """K = 4: the 10 initial proposals go out first; the first model is fitted only once all 10 are complete (so
+    the 11th evaluation starts no earlier than the 10th initial one ends); no cell is ever proposed twice."""
+    from nasbench_bench.simulator import run_parallel
+
+    table, enc = toy_table(), EncodingNB201()
+    opt = get_optimizer("bananas")(enc, seed=1, epochs=10)
+    tr = run_parallel(opt, Oracle(table, enc, 2e5, seed=1), 4)
+    assert len(tr) > 30 and len(set(tr.row.tolist())) == len(tr)
+    order = np.argsort(tr.start, kind="stable")
+    starts, ends = tr.start[order], tr.time[order]
+    assert starts[10] >= ends[:10].max()
+    assert opt.iterations >= 2
