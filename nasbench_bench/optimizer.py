@@ -44,6 +44,8 @@ BUILTINS: dict[str, str] = {
     "optuna-qmc": "optimizers.optuna_samplers:OptunaQMC",
     "optuna-random": "optimizers.optuna_samplers:OptunaRandom",
     "asha": "optimizers.asha:ASHA",
+    "de": "optimizers.de:DE",
+    "dehb": "optimizers.dehb:DEHB",
 }
 
 

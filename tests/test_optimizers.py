@@ -22,7 +22,7 @@ from nasbench_bench.table import Table
 TESTS = Path(__file__).parent
 ENC = EncodingNB201()
 BUDGET = 3e4  # ~25 evaluations on the toy table: enough to leave every optimizer's initial phase
-NAMES = sorted(BUILTINS) + ["lce:re", "lce:rs"]  # + parametrized wrappers (optimizer.FACTORIES)
+NAMES = sorted(BUILTINS) + ["lce:re", "lce:rs", "lce:de"]  # + parametrized wrappers (optimizer.FACTORIES)
 
 
 @pytest.fixture(scope="module")
