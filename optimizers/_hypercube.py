@@ -18,6 +18,7 @@ Maps (``DEBase.configspace_to_vector`` / ``vector_to_configspace``):
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from typing import Any
 
 import numpy as np
@@ -48,7 +49,7 @@ class Hypercube:
             p = encoding.params[i]
             if p.kind == "cat":
                 n = len(h.choices)
-                self._kinds.append(("cat", np.arange(start=0, stop=1, step=1 / n), list(h.choices)))
+                self._kinds.append(("cat", np.arange(start=0, stop=1, step=1 / n).tolist(), list(h.choices)))
             else:
                 self._kinds.append((p.kind, h.lower, h.upper))
 
@@ -80,7 +81,7 @@ class Hypercube:
         for i, (kind, a, b) in enumerate(self._kinds):
             xi = x[i]
             if kind == "cat":
-                value: float = float(np.flatnonzero(~(xi < a))[-1])
+                value: float = float(bisect_right(a, float(xi)) - 1)  # the last choice j with start_j <= x
             else:
                 scaled = a + (b - a) * xi
                 # ConfigSpace's Configuration keeps floats rounded to 13 decimal places (ROUND_PLACES)

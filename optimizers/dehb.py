@@ -250,10 +250,10 @@ class DEHB(MultiFidelityOptimizer):
         pool; a pool smaller than 3 is topped up with random individuals (the shared ConfigSpace sampler); three
         distinct members drawn by the subpopulation's Generator."""
         if len(pool) > 1:
-            for i, member in enumerate(pool):
-                if all(target == member):
-                    pool = np.concatenate((pool[:i], pool[i + 1:]))
-                    break
+            same = np.flatnonzero(np.all(pool == target, axis=1))
+            if len(same):
+                i = int(same[0])
+                pool = np.concatenate((pool[:i], pool[i + 1:]))
         if len(pool) < _MIN_POP:
             pool = np.concatenate((pool, self.space.sample(_MIN_POP - len(pool))))
         r1, r2, r3 = pool[sub.rng.choice(np.arange(len(pool)), 3, replace=False)]
