@@ -90,11 +90,11 @@ def test_mixed_space_dimensions_are_reordered_by_configspace() -> None:
 
 @pytest.mark.parametrize("case", [c for c, spec in reference.CASES.items() if spec[0] == "dehb"])
 def test_dehb_matches_the_package(recorded: dict[str, np.ndarray], case: str) -> None:
-    _, space, budgets, seed, workers, size = reference.CASES[case]
+    _, space, budgets, seed, workers, size, settings = reference.CASES[case]
     rec = _case(recorded, case)
     assert len(rec["points"]) == size
     assert rec["ops"][:workers].tolist() == [-1] * workers and rec["ops"][workers] >= 0  # jobs in flight
-    opt = DEHB(_encoding(space), seed=seed)
+    opt = DEHB(_encoding(space), seed=seed, **settings)
     opt.start([Fidelity(b) for b in budgets])
     jobs = []
     for op in rec["ops"].tolist():
@@ -116,11 +116,11 @@ def test_dehb_matches_the_package(recorded: dict[str, np.ndarray], case: str) ->
 
 @pytest.mark.parametrize("case", [c for c, spec in reference.CASES.items() if spec[0] == "de"])
 def test_de_matches_the_package(recorded: dict[str, np.ndarray], case: str) -> None:
-    _, space, budgets, seed, _, generations = reference.CASES[case]
+    _, space, budgets, seed, _, generations, settings = reference.CASES[case]
     rec = _case(recorded, case)
-    opt = DE(_encoding(space), seed=seed)
+    opt = DE(_encoding(space), seed=seed, **settings)
     n = len(rec["points"])
-    assert n == 20 * (generations + 1)
+    assert n == opt.hp["population_size"] * (generations + 1)
     for i in range(n):
         config = opt.ask()
         point = opt._asked[id(config)][1]

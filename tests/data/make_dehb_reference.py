@@ -60,15 +60,24 @@ SPACES: dict[str, list[tuple[str, str, tuple[Any, ...]]]] = {
               ("beta", "cat", (0, 1, 2, 3, 4))],
 }
 N_LEVELS = 97
-#: case -> (algorithm, space, budgets, seed, workers, size): size = jobs asked (dehb) or generations (de)
-CASES: dict[str, tuple[str, str, tuple[int, ...], int, int, int]] = {
-    "dehb-nb201-seq": ("dehb", "nb201", (12, 200), 0, 1, 1000),
-    "dehb-nb201-k8": ("dehb", "nb201", (12, 200), 1, 8, 1000),
-    "dehb-mixed-seq": ("dehb", "mixed", (4, 12, 36, 108), 2, 1, 1500),
-    "dehb-mixed-k4": ("dehb", "mixed", (4, 12, 36, 108), 3, 4, 1500),
-    "de-nb201": ("de", "nb201", (200,), 4, 1, 50),
-    "de-mixed": ("de", "mixed", (108,), 5, 1, 50),
+#: case -> (algorithm, space, budgets, seed, workers, size, settings): size = jobs asked (dehb) or generations (de);
+#: settings = non-default hyperparameters, by the suite's names (see SETTING_NAMES for the package's)
+CASES: dict[str, tuple[str, str, tuple[int, ...], int, int, int, dict[str, Any]]] = {
+    "dehb-nb201-seq": ("dehb", "nb201", (12, 200), 0, 1, 1000, {}),
+    "dehb-nb201-k8": ("dehb", "nb201", (12, 200), 1, 8, 1000, {}),
+    "dehb-mixed-seq": ("dehb", "mixed", (4, 12, 36, 108), 2, 1, 1500, {}),
+    "dehb-mixed-k4": ("dehb", "mixed", (4, 12, 36, 108), 3, 4, 1500, {}),
+    "dehb-mixed-eta2": ("dehb", "mixed", (2, 4, 8, 16, 32), 7, 3, 1500,
+                        {"eta": 2, "mutation_factor": 0.8, "crossover_prob": 0.9, "boundary_fix": "clip"}),
+    "de-nb201": ("de", "nb201", (200,), 4, 1, 50, {}),
+    "de-mixed": ("de", "mixed", (108,), 5, 1, 50, {}),
+    "de-mixed-settings": ("de", "mixed", (108,), 6, 1, 40,
+                          {"population_size": 10, "mutation_factor": 0.7, "crossover_prob": 0.3,
+                           "boundary_fix": "clip"}),
 }
+#: the suite's hyperparameter names -> the package's keyword arguments
+SETTING_NAMES = {"eta": "eta", "mutation_factor": "mutation_factor", "crossover_prob": "crossover_prob",
+                 "boundary_fix": "boundary_fix_type", "population_size": "pop_size"}
 
 
 def encoding_vector(space: str, values: dict[str, Any]) -> np.ndarray:
@@ -145,11 +154,17 @@ def configspace(space: str) -> Any:
     return cs
 
 
-def _make_dehb(space: str, budgets: tuple[int, ...], seed: int, out: str, f: Any = None) -> Any:
+def _package_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    return {SETTING_NAMES[k]: v for k, v in settings.items()}
+
+
+def _make_dehb(space: str, budgets: tuple[int, ...], seed: int, out: str, settings: dict[str, Any],
+               f: Any = None) -> Any:
     from dehb import DEHB
 
-    dehb = DEHB(cs=configspace(space), f=f, min_fidelity=budgets[0], max_fidelity=budgets[-1], eta=3, seed=seed,
-                n_workers=1, output_path=out, save_freq="end", log_level="ERROR")
+    kwargs = {"eta": 3, **_package_settings(settings)}
+    dehb = DEHB(cs=configspace(space), f=f, min_fidelity=budgets[0], max_fidelity=budgets[-1], seed=seed,
+                n_workers=1, output_path=out, save_freq="end", log_level="ERROR", **kwargs)
     native = [int(round(b)) for b in dehb.fidelities]
     if native != list(budgets):
         dehb.fidelities = np.array(budgets, dtype=float)
@@ -159,10 +174,11 @@ def _make_dehb(space: str, budgets: tuple[int, ...], seed: int, out: str, f: Any
     return dehb
 
 
-def record_dehb(space: str, budgets: tuple[int, ...], seed: int, workers: int, n: int) -> dict[str, np.ndarray]:
+def record_dehb(space: str, budgets: tuple[int, ...], seed: int, workers: int, n: int,
+                settings: dict[str, Any]) -> dict[str, np.ndarray]:
     objective = Objective(space, budgets)
     with tempfile.TemporaryDirectory() as out:
-        dehb = _make_dehb(space, budgets, seed, out)
+        dehb = _make_dehb(space, budgets, seed, out, settings)
         rung_of = {float(f): k for k, f in enumerate(dehb.fidelities)}
         asked: list[dict[str, Any]] = []
         ops: list[int] = []
@@ -194,7 +210,7 @@ def record_dehb(space: str, budgets: tuple[int, ...], seed: int, workers: int, n
                 acc = objective.accuracy(encoding_vector(space, dict(config)), rung)
                 return {"fitness": 1.0 - acc, "cost": float(budgets[rung])}
 
-            dehb = _make_dehb(space, budgets, seed, out, f)
+            dehb = _make_dehb(space, budgets, seed, out, settings, f)
             dehb.run(fevals=n)
             history = np.array([h[1] for h in dehb.history])
             assert np.array_equal(history, np.array([a["point"] for a in asked])), "ask/tell loop != run()"
@@ -210,7 +226,8 @@ def record_dehb(space: str, budgets: tuple[int, ...], seed: int, workers: int, n
     }
 
 
-def record_de(space: str, budgets: tuple[int, ...], seed: int, generations: int) -> dict[str, np.ndarray]:
+def record_de(space: str, budgets: tuple[int, ...], seed: int, generations: int,
+              settings: dict[str, Any]) -> dict[str, np.ndarray]:
     from dehb import DE
 
     objective = Objective(space, budgets)
@@ -224,8 +241,8 @@ def record_de(space: str, budgets: tuple[int, ...], seed: int, generations: int)
         return {"fitness": 1.0 - acc, "cost": 1.0}
 
     with tempfile.TemporaryDirectory() as out:
-        de = DE(cs=cs, dimensions=len(SPACES[space]), f=f, pop_size=20, mutation_factor=0.5, crossover_prob=0.5,
-                strategy="rand1_bin", seed=seed, output_path=out)
+        kwargs = {"pop_size": 20, "mutation_factor": 0.5, "crossover_prob": 0.5, **_package_settings(settings)}
+        de = DE(cs=cs, dimensions=len(SPACES[space]), f=f, strategy="rand1_bin", seed=seed, output_path=out, **kwargs)
         _, _, history = de.run(generations=generations)
     return {"points": np.array([h[0] for h in history]), "enc": np.array([s[0] for s in seen]),
             "acc": np.array([s[1] for s in seen])}
@@ -237,9 +254,9 @@ def record() -> None:
     assert version("dehb") == DEHB_VERSION, version("dehb")
     out: dict[str, Any] = {"dehb_version": DEHB_VERSION, "numpy_version": np.__version__,
                            "configspace_version": version("ConfigSpace")}
-    for case, (algo, space, budgets, seed, workers, size) in CASES.items():
-        rec = record_dehb(space, budgets, seed, workers, size) if algo == "dehb" else \
-            record_de(space, budgets, seed, size)
+    for case, (algo, space, budgets, seed, workers, size, settings) in CASES.items():
+        rec = record_dehb(space, budgets, seed, workers, size, settings) if algo == "dehb" else \
+            record_de(space, budgets, seed, size, settings)
         for key, value in rec.items():
             out[f"{case}.{key}"] = value
         print(f"{case}: {len(rec['points'])} proposals")
