@@ -163,3 +163,20 @@ def test_bracket_plan_is_hyperbands() -> None:
     assert [bracket_plan(4, 3, i) for i in range(4)] == [([27, 9, 3, 1], [0, 1, 2, 3]), ([9, 3, 1], [1, 2, 3]),
                                                          ([6, 2], [2, 3]), ([4], [3])]
     assert [bracket_plan(2, 3, i) for i in range(3)] == [([3, 1], [0, 1]), ([2], [1]), ([3, 1], [0, 1])]
+
+
+# -- behaviour on real data ---------------------------------------------------------------------------------------
+def test_dehb_and_de_beat_random_search_on_nb201_mf() -> None:
+    """The papers' finding on real NAS-Bench-201 (``nb201-cifar10-mf``: 12 and 200 epochs), 30 paired seeds at 5e5
+    simulated seconds (~270 RS evaluations): DEHB and DE reach a lower final regret than random search (measured
+    2026-12-04: mean 0.00055 and 0.00189 vs 0.00385; DEHB better on 29 of 30 seeds, DE on 24)."""
+    from nasbench_bench.benchmarks import load_benchmark
+    from nasbench_bench.optimizer import get_optimizer, run_optimizer
+    from nasbench_bench.oracle import Oracle
+
+    mf, enc = load_benchmark("nb201-cifar10-mf"), EncodingNB201()
+    finals = {name: np.array([run_optimizer(get_optimizer(name)(enc, seed=s), Oracle(mf, enc, 5e5, seed=1000 + s))
+                              .regret[-1] for s in range(30)]) for name in ("rs", "de", "dehb")}
+    for name in ("de", "dehb"):
+        better = int((finals[name] < finals["rs"]).sum())
+        assert finals[name].mean() < 0.7 * finals["rs"].mean() and better >= 18, (name, finals[name].mean(), better)
