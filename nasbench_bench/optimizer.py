@@ -45,6 +45,8 @@ BUILTINS: dict[str, str] = {
     "optuna-random": "optimizers.optuna_samplers:OptunaRandom",
     "asha": "optimizers.asha:ASHA",
     "bananas": "optimizers.bananas:Bananas",
+    "de": "optimizers.de:DE",
+    "dehb": "optimizers.dehb:DEHB",
 }
 
 

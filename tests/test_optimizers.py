@@ -22,7 +22,8 @@ from nasbench_bench.table import Table
 TESTS = Path(__file__).parent
 ENC = EncodingNB201()
 BUDGET = 3e4  # ~25 evaluations on the toy table: enough to leave every optimizer's initial phase
-NAMES = sorted(BUILTINS) + ["lce:re", "lce:rs", "lce:bananas", "zc:re", "zc:bananas", "zc:rs"]  # + wrappers (FACTORIES)
+NAMES = sorted(BUILTINS) + [  # + parametrized wrappers (optimizer.FACTORIES)
+    "lce:re", "lce:rs", "lce:bananas", "lce:de", "zc:re", "zc:bananas", "zc:rs"]
 
 
 @pytest.fixture(scope="module")

@@ -270,7 +270,7 @@ class Ledger:
         self.inner.tell(req, ev)
 
 
-PARALLEL_NAMES = sorted(BUILTINS) + ["lce:re", "lce:tpe", "lce:bananas"]
+PARALLEL_NAMES = sorted(BUILTINS) + ["lce:re", "lce:tpe", "lce:bananas", "lce:de"]
 
 
 @pytest.mark.parametrize("name", PARALLEL_NAMES)
