@@ -44,6 +44,12 @@ BUILTINS: dict[str, str] = {
     "optuna-qmc": "optimizers.optuna_samplers:OptunaQMC",
     "optuna-random": "optimizers.optuna_samplers:OptunaRandom",
     "asha": "optimizers.asha:ASHA",
+    # multi-objective (nasbench_bench.problems: they read Evaluation.objectives)
+    "mo-rs": "optimizers.multi_objective:MORandomSearch",
+    "mo-re": "optimizers.multi_objective:MORegularizedEvolution",
+    "optuna-nsga2": "optimizers.optuna_samplers:OptunaNSGA2",
+    "optuna-nsga3": "optimizers.optuna_samplers:OptunaNSGA3",
+    "optuna-motpe": "optimizers.optuna_samplers:OptunaMOTPE",
 }
 
 
@@ -52,6 +58,7 @@ BUILTINS: dict[str, str] = {
 FACTORIES: dict[str, str] = {
     "optuna": "optimizers.optuna_samplers:sampler_optimizer",  # optuna:SamplerClassName
     "lce": "optimizers.lce:make_lce",  # learning-curve early stopping around a single-fidelity optimizer: lce:re
+    "scalarize": "optimizers.scalarize:make_scalarize",  # random Chebyshev scalarisation (ParEGO-style): scalarize:re
 }
 
 
