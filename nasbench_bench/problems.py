@@ -60,6 +60,13 @@ KINDS = ("single", "constrained", "mnasnet", "pareto")
 COST_NAMES = ("latency", "params", "flops", "model_size")
 #: MnasNet's (alpha, beta) presets (Tan et al. 2019, section 3).
 MNASNET_MODES: dict[str, tuple[float, float]] = {"soft": (-0.07, -0.07), "hard": (0.0, -1.0)}
+#: Short units of the cost objectives per family (axis labels; the full descriptions are the tables' own).
+SHORT_UNITS: dict[tuple[str, str], str] = {
+    ("nb201", "latency"): "s per batch", ("nb201", "params"): "millions",
+    ("graph", "latency"): "unit not stated, read as s", ("graph", "params"): "millions",
+    ("macro", "params"): "count", ("macro", "flops"): "multiply-accumulates",
+    ("fcnet", "params"): "count", ("nb101", "params"): "count",
+}
 #: The reference point per normalised objective (every objective normalised to [0, 1] over the table).
 REFERENCE = 1.1
 
@@ -401,8 +408,10 @@ class BoundProblem:
     @cached_property
     def summary(self) -> dict[str, Any]:
         """What the run record keeps of the resolved problem."""
+        family = self.table.name.split("-")[0]
         out: dict[str, Any] = {**self.problem.as_dict(), "best": self.best, "limits": self.limits,
-                               "units": {k: self.units[k] for k in self.problem.cost_names}}
+                               "units": {k: self.units[k] for k in self.problem.cost_names},
+                               "short_units": {k: SHORT_UNITS.get((family, k), "") for k in self.problem.cost_names}}
         if self.problem.kind == "pareto":
             out.update(objectives_order=list(self.names), lower=self.lower.tolist(), upper=self.upper.tolist(),
                        reference=self.reference.tolist(), normalisation="per objective to [0, 1] over the table's "

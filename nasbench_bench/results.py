@@ -159,7 +159,7 @@ PARALLEL_COLUMNS: tuple[str, ...] = tuple(f.name for f in PARALLEL_FIELDS)
 RUNS_COLUMNS: tuple[str, ...] = (
     "benchmark", "optimizer", "settings", "seed", "status", "budget_s", "score_metric", "synthetic", "n_evals",
     "final_regret", "wall_s", "encoding", "table", "optimizer_name", "error", "path", "derived", "cost_model",
-    "cost_unit", "metric", "best_score", "median_score", "domain",
+    "cost_unit", "metric", "best_score", "median_score", "domain", "problem",
 )
 _LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+=-]*$")
 _RUN_FILE_RE = re.compile(r"^seed-(\d+)\.(parquet|failed\.json)$")
@@ -687,6 +687,8 @@ def load_runs(
                 "best_score": meta.get("best_score", np.nan),
                 "median_score": meta.get("median_score", np.nan),
                 "domain": meta.get("domain", ""),
+                "problem": (meta.get("problem") or {}).get("spec", "single") if meta.get("status") != "unreadable"
+                else "",
             }
         )
     df = pd.DataFrame(rows, columns=list(RUNS_COLUMNS))

@@ -353,3 +353,75 @@ def test_constraint_parse_percentile_resolves_per_table(nb201: Table) -> None:
     c = Constraint.parse("latency<=25%")
     lat = np.asarray(nb201.columns["latency"])
     assert c.resolve(lat) == pytest.approx(float(np.percentile(lat, 25))) and math.isfinite(c.resolve(lat))
+
+
+# -- analysis: attained fronts, attainment surfaces, infeasible fractions ---------------------------------
+def _attained_by(front: np.ndarray, z: np.ndarray) -> bool:
+    return bool(np.any(np.all(front <= z + 1e-12, axis=1)))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_attainment_surfaces_against_counting(seed: int) -> None:
+    """Each surface point of level k is attained (weakly dominated) by >= k runs' fronts, and moving it a little
+    in either objective leaves fewer than k (it is on the boundary)."""
+    from nasbench_bench.mo_analysis import attainment_surfaces
+
+    rng = np.random.default_rng(seed)
+    fronts = []
+    for _ in range(5):
+        p = rng.random((6, 2))
+        fronts.append(p[pareto_front(p)])
+    surf = attainment_surfaces(fronts)
+    need = {"best": 1, "median": 3, "worst": 5}  # 50% of 5 runs: at least 2.5, i.e. 3
+    for lv, pts in surf.items():
+        assert len(pts)
+        for z in pts:
+            assert sum(_attained_by(f, z) for f in fronts) >= need[lv], (lv, z)
+            for d in (np.array([1e-6, 0]), np.array([0, 1e-6])):
+                assert sum(_attained_by(f, z - d) for f in fronts) < need[lv], (lv, z)
+    union = np.vstack(fronts)
+    assert {tuple(p) for p in surf["best"]} == {tuple(p) for p in union[pareto_front(union)]}
+
+
+def test_attained_front_from_the_run_file_matches_the_oracle(tmp_path, nb201: Table) -> None:
+    from nasbench_bench.mo_analysis import attained_front, load_problem_runs
+
+    out = tmp_path / "r"
+    assert cli_main(["run", "--benchmark", "nb201-cifar10", "--optimizers", "mo-re", "--seeds", "3", "--budget",
+                     "80 evaluations", "--problem", "pareto:latency", "--out", str(out), "--no-progress",
+                     "--jobs", "1"]) == 0
+    (item,) = load_problem_runs(out)
+    (_, seed, df), = item.runs
+    front = attained_front(df, item.costs)
+    b = Problem.parse("pareto:latency").bind(nb201)
+    oracle_ss, opt_seed = derive_seeds(3)
+    oracle = ProblemOracle(nb201, ENC, float(df["time"].iloc[-1]) + 1e-9, seed=oracle_ss, problem=b)
+    run_optimizer(get_optimizer("mo-re")(ENC, seed=opt_seed), oracle)  # the same run, in process
+    rows = np.array(sorted(oracle.attained))
+    expect = np.column_stack([-np.asarray(nb201.score)[rows], b.costs[rows, 0]])
+    assert sorted(map(tuple, front)) == sorted(map(tuple, expect))
+    assert df["regret"].iloc[-1] == pytest.approx(b.hv_regret(rows))
+
+
+def test_plot_and_report_of_problem_runs(tmp_path, capsys) -> None:
+    out = tmp_path / "r"
+    for spec in ("pareto:latency", "constrained:latency<=20%"):
+        assert cli_main(["run", "--benchmark", "nb201-cifar10", "--optimizers", "mo-rs,mo-re", "--seeds", "0-2",
+                         "--budget", "40 evaluations", "--problem", spec, "--out", str(out / spec[:6]),
+                         "--no-progress", "--jobs", "1"]) == 0
+    assert cli_main(["plot", str(out / "pareto"), "--across", "none"]) == 0
+    assert (out / "pareto" / "plots" / "nb201-cifar10_pareto_latency_attainment.png").stat().st_size > 10_000
+    assert cli_main(["plot", str(out / "constr"), "--across", "none"]) == 0
+    assert (out / "constr" / "plots" / "nb201-cifar10_constrained_latency_20_infeasible.png").is_file()
+    capsys.readouterr()
+    assert cli_main(["report", str(out / "constr"), "--baseline", "mo-rs", "--across", "none"]) == 0
+    text = capsys.readouterr().out
+    assert "FEASIBLE validation regret" in text and "Infeasible evaluations" in text
+    from nasbench_bench.mo_analysis import infeasible_fractions, load_problem_runs
+
+    (item,) = load_problem_runs(out / "constr")
+    frac = infeasible_fractions(item)
+    b = Problem.parse("constrained:latency<=20%").bind(load_benchmark("nb201-cifar10"))
+    for (_, _, df), f in zip(item.runs, frac["infeasible"]):
+        rows = load_benchmark("nb201-cifar10").rows(df["cell"].astype(str).to_numpy())
+        assert f == pytest.approx(float((~b.feasible[rows]).mean()))
