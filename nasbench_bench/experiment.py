@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import logging
 import math
 import os
 import re
@@ -73,6 +74,7 @@ LIMIT_KEYS = ("invalid_streak", "evaluations", "wall_clock")
 MAX_SEEDS = 100_000
 OPTIMIZER_KEYS = ("name", "label", "hyperparameters")
 MAX_SEED = 2**32 - 1
+log = logging.getLogger(__name__)
 
 
 class ExperimentError(ValueError):
@@ -445,6 +447,14 @@ class Experiment:
             problem = Problem.parse(raw.get("problem"))
         except (ProblemError, TypeError, ValueError) as exc:
             raise err(f"'problem' = {raw.get('problem')!r}: {exc}") from None
+        if problem.kind in ("constrained", "mnasnet"):
+            from nasbench_bench.problems import READS_VALID_ACC
+
+            blind = [o.label for o in optimizers if o.name in READS_VALID_ACC]
+            if blind:
+                log.warning("%s: %s read the validation value directly: under %s they optimise the raw metric, "
+                            "ignoring the problem (they are charged and scored like the others)", source,
+                            ", ".join(blind), problem.spec())
         workers = _parse_workers(raw.get("workers", 1), optimizers, err)
         budgets: dict[str, float] = {}
         if rule is not None:

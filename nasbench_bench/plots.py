@@ -32,6 +32,9 @@ KNOWN_COLORS: dict[str, str] = {
     "smac": "#1f77b4",
     "hb": "#ff7f0e", "hyperband": "#ff7f0e",
     "bohb": "#8c564b",
+    # multi-objective optimizers (nasbench_bench.problems): random search grey, evolution red, as above
+    "mo-rs": "#7f7f7f", "mo-re": "#d62728", "optuna-nsga2": "#1f77b4", "optuna-nsga3": "#17becf",
+    "optuna-motpe": "#2ca02c", "scalarize-re": "#ff7f0e", "scalarize-tpe": "#9467bd", "scalarize-smac": "#8c564b",
 }
 _EXTRA = ["#e377c2", "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173",
           "#3182bd", "#31a354"]

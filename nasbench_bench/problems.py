@@ -60,6 +60,9 @@ KINDS = ("single", "constrained", "mnasnet", "pareto")
 COST_NAMES = ("latency", "params", "flops", "model_size")
 #: MnasNet's (alpha, beta) presets (Tan et al. 2019, section 3).
 MNASNET_MODES: dict[str, tuple[float, float]] = {"soft": (-0.07, -0.07), "hard": (0.0, -1.0)}
+#: Optimizers that read the validation value directly instead of ``Evaluation.value``: they optimise the raw metric,
+#: ignoring a constraint's death penalty or a MnasNet reward (they still run; the experiment warns).
+READS_VALID_ACC = frozenset({"ls", "asha"})
 #: Short units of the cost objectives per family (axis labels; the full descriptions are the tables' own).
 SHORT_UNITS: dict[tuple[str, str], str] = {
     ("nb201", "latency"): "s per batch", ("nb201", "params"): "millions",

@@ -26,13 +26,11 @@ import numpy as np
 
 from nasbench_bench.optimizer import Optimizer, OptimizerError, get_optimizer
 from nasbench_bench.oracle import Evaluation, Oracle
+from nasbench_bench.problems import READS_VALID_ACC
 
 __all__ = ["Scalarize", "make_scalarize"]
 
 SCALARIZE_DEFAULTS: dict[str, Any] = {"scalarize_rho": 0.05}
-#: Optimizers that read ``valid_acc`` directly (not ``Evaluation.value``/``loss``): a scalarisation would not
-#: reach them.
-_READS_VALID_ACC = frozenset({"ls", "asha"})
 
 
 class _Scalarizer:
@@ -135,7 +133,7 @@ def make_scalarize(argument: str) -> type[Optimizer]:
     if inner.multi_fidelity:
         raise OptimizerError(f"scalarize:{argument}: {inner.name or argument!r} is multi-fidelity; the scalarisation "
                              "wraps single-fidelity optimizers")
-    if (inner.name or argument) in _READS_VALID_ACC:
+    if (inner.name or argument) in READS_VALID_ACC:
         raise OptimizerError(f"scalarize:{argument}: {inner.name or argument!r} reads the validation value directly, "
                              "so a scalarisation would not reach it")
     clash = sorted(set(inner.defaults) & set(SCALARIZE_DEFAULTS))

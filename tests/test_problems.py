@@ -425,3 +425,29 @@ def test_plot_and_report_of_problem_runs(tmp_path, capsys) -> None:
     for (_, _, df), f in zip(item.runs, frac["infeasible"]):
         rows = load_benchmark("nb201-cifar10").rows(df["cell"].astype(str).to_numpy())
         assert f == pytest.approx(float((~b.feasible[rows]).mean()))
+
+
+def test_committed_demonstration_matches_the_readme() -> None:
+    """The README's multi-objective figures exist, come from the experiment files it names, and the reports say
+    what they measure."""
+    from pathlib import Path
+
+    from nasbench_bench.experiment import load_experiment
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    nb201 = load_experiment(root / "experiments" / "pareto-nb201.toml")
+    graph = load_experiment(root / "experiments" / "pareto-graph.toml")
+    assert len(nb201.benchmarks) == 3 and all(b.startswith("nb201-") for b in nb201.benchmarks)
+    assert all(b.startswith("graph-") for b in graph.benchmarks)
+    assert nb201.problem.spec() == graph.problem.spec() == "pareto:latency"
+    for exp, sub in ((nb201, "nb201"), (graph, "graph")):
+        assert f"experiments/{exp.name}.toml" in readme
+        plots = root / "results" / "pareto" / sub / "plots"
+        for b in exp.benchmarks:
+            assert (plots / f"{b}_pareto_latency_attainment.png").stat().st_size > 10_000
+            assert (plots / f"{b}_figure7.png").stat().st_size > 10_000
+        assert "HYPERVOLUME regret" in (root / "results" / "pareto" / sub / "report.txt").read_text()
+    for link in ("results/pareto/nb201/plots/nb201-imagenet16-120_pareto_latency_attainment.png",
+                 "results/pareto/graph/plots/graph-cora_pareto_latency_attainment.png"):
+        assert link in readme and (root / link).is_file()

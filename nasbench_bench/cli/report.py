@@ -118,7 +118,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
         ranks = A.average_rank(prep, grid)
         counts = prep.runs.groupby("optimizer").size()
         n = f"{counts.iloc[0]} runs per optimizer" if counts.nunique() == 1 else f"{len(prep.runs)} runs"
-        title = f"{item.benchmark}: {n}, budget {item.budget_text}"
+        problem = "" if item.problem == "single" else f" [{item.problem}]"
+        title = f"{item.benchmark}{problem}: {n}, budget {item.budget_text}"
         stem = out_dir / _safe(item.benchmark)
         note = "; ".join(item.derived)
         paths = plots.plot_figure7(curves, ecdf, title, stem.with_name(stem.name + "_figure7"),
