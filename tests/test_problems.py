@@ -451,3 +451,21 @@ def test_committed_demonstration_matches_the_readme() -> None:
     for link in ("results/pareto/nb201/plots/nb201-imagenet16-120_pareto_latency_attainment.png",
                  "results/pareto/graph/plots/graph-cora_pareto_latency_attainment.png"):
         assert link in readme and (root / link).is_file()
+
+
+def test_k_worker_forms_of_the_mo_optimizers(tmp_path) -> None:
+    """Every new optimizer runs with simulated workers on a Pareto problem; runs are deterministic."""
+    names = "mo-rs,mo-re,optuna-nsga2,scalarize:re"
+    frames = []
+    for k in range(2):
+        out = tmp_path / f"r{k}"
+        assert cli_main(["run", "--benchmark", "nb201-cifar10", "--optimizers", names, "--seeds", "0", "--budget",
+                         "60 evaluations", "--problem", "pareto:latency", "--workers", "3", "--out", str(out),
+                         "--no-progress", "--jobs", "1"]) == 0
+        files = sorted((out / "runs" / "nb201-cifar10").glob("*/seed-*.parquet"))
+        assert len(files) == 4
+        frames.append([pq.read_table(f).to_pandas() for f in files])
+    for a, b in zip(*frames):
+        assert a.equals(b)
+        assert {"worker", "obj_latency", "regret"} <= set(a.columns) and a["worker"].nunique() == 3
+        assert len(a) > 100  # three workers share the clock: about 3 x the sequential evaluations
