@@ -44,6 +44,9 @@ BUILTINS: dict[str, str] = {
     "optuna-qmc": "optimizers.optuna_samplers:OptunaQMC",
     "optuna-random": "optimizers.optuna_samplers:OptunaRandom",
     "asha": "optimizers.asha:ASHA",
+    "bananas": "optimizers.bananas:Bananas",
+    "de": "optimizers.de:DE",
+    "dehb": "optimizers.dehb:DEHB",
     # multi-objective (nasbench_bench.problems: they read Evaluation.objectives)
     "mo-rs": "optimizers.multi_objective:MORandomSearch",
     "mo-re": "optimizers.multi_objective:MORegularizedEvolution",
@@ -58,6 +61,7 @@ BUILTINS: dict[str, str] = {
 FACTORIES: dict[str, str] = {
     "optuna": "optimizers.optuna_samplers:sampler_optimizer",  # optuna:SamplerClassName
     "lce": "optimizers.lce:make_lce",  # learning-curve early stopping around a single-fidelity optimizer: lce:re
+    "zc": "optimizers.zc:make_zc",  # zero-cost (training-free) warm-up: zc:re, zc:rs, zc:bananas
     "scalarize": "optimizers.scalarize:make_scalarize",  # random Chebyshev scalarisation (ParEGO-style): scalarize:re
 }
 

@@ -334,6 +334,19 @@ class Oracle:
         del self._paused[run_id]
         return Evaluation(True, val, tr, cost, fid, self.clock, False)
 
+    def charge(self, seconds: float) -> None:
+        """Advance the simulated clock by ``seconds`` of search work that is not an evaluation (computing a
+        zero-cost proxy, see ``zc:NAME``): :class:`BudgetExhausted` if it does not fit in the budget. Nothing is
+        recorded; the next evaluation's ``time`` includes it."""
+        self._check_open()
+        cost = float(seconds)
+        if not (cost >= 0 and math.isfinite(cost)):
+            raise ValueError(f"charge takes a finite number of seconds >= 0, got {seconds!r}")
+        if self.clock + cost > self.time_budget:
+            self.exhausted = True
+            raise BudgetExhausted(self._stop_reason())
+        self.clock += cost
+
     # -- the event simulation's two halves of an evaluation (see nasbench_bench.simulator) ---------------
     def start_evaluation(self, cell: int, budget: int | None = None, halfway: bool = False) -> Pending:
         """Draw an evaluation's trial now (a worker starts it) without charging or recording it.
@@ -644,6 +657,12 @@ def _lookups(table: Table, encoding: Encoding) -> tuple[list[int], list[float], 
     rows_list, rows_arr = per_table[key]
     score_list, score_arr = per_table["score"]
     return rows_list, score_list, rows_arr, score_arr
+
+
+def cell_rows(table: Table, encoding: Encoding) -> np.ndarray:
+    """(n_cells,) table row of every cell index of the encoding's space, -1 where absent (memoised per table; a
+    free look-up: nothing is charged)."""
+    return _lookups(table, encoding)[2]
 
 
 def coverage(table: Table, encoding: Encoding) -> tuple[int, int]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _tables import toy_table
+from _tables import toy_table, with_proxy
 
 from nasbench_bench import optimizer as optmod
 from nasbench_bench.nb201.encoding import EncodingNB201
@@ -22,9 +22,10 @@ from nasbench_bench.table import Table
 TESTS = Path(__file__).parent
 ENC = EncodingNB201()
 BUDGET = 3e4  # ~25 evaluations on the toy table: enough to leave every optimizer's initial phase
-NAMES = sorted(BUILTINS) + ["lce:re", "lce:rs", "scalarize:re", "scalarize:tpe", "scalarize:optuna-tpe"]
-# + parametrized wrappers (optimizer.FACTORIES). These run on a Pareto problem (nasbench_bench.problems), so their
-# decisions depend on the objectives they see:
+NAMES = sorted(BUILTINS) + [  # + parametrized wrappers (optimizer.FACTORIES)
+    "lce:re", "lce:rs", "lce:bananas", "lce:de", "zc:re", "zc:bananas", "zc:rs",
+    "scalarize:re", "scalarize:tpe", "scalarize:optuna-tpe"]
+# These run on a Pareto problem (nasbench_bench.problems), so their decisions depend on the objectives they see:
 MO_NAMES = frozenset({"mo-rs", "mo-re", "optuna-nsga2", "optuna-nsga3", "optuna-motpe", "scalarize:re",
                       "scalarize:tpe", "scalarize:optuna-tpe"})
 
@@ -46,7 +47,7 @@ def make_oracle(table: Table, name: str, seed: int, budget: float) -> Oracle:
 
 @pytest.fixture(scope="module")
 def table() -> Table:
-    return toy_table()
+    return with_proxy(toy_table())  # synthetic proxy columns for the zc: wrappers
 
 
 def _run(table: Table, name: str, seed: int, budget: float = BUDGET):
@@ -61,11 +62,11 @@ def _key(tr) -> list:
 _SCRIPT = """
 import json, sys
 sys.path.insert(0, {tests!r})
-from _tables import toy_table
+from _tables import toy_table, with_proxy
 from test_optimizers import make_oracle
 from nasbench_bench.nb201.encoding import EncodingNB201
 from nasbench_bench.optimizer import get_optimizer, run_optimizer
-t, enc = toy_table(), EncodingNB201()
+t, enc = with_proxy(toy_table()), EncodingNB201()
 out = {{}}
 for name in {names!r}:
     tr = run_optimizer(get_optimizer(name)(enc, seed=7), make_oracle(t, name, 7, {budget!r}))
