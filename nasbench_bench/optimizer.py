@@ -47,6 +47,12 @@ BUILTINS: dict[str, str] = {
     "bananas": "optimizers.bananas:Bananas",
     "de": "optimizers.de:DE",
     "dehb": "optimizers.dehb:DEHB",
+    # multi-objective (nasbench_bench.problems: they read Evaluation.objectives)
+    "mo-rs": "optimizers.multi_objective:MORandomSearch",
+    "mo-re": "optimizers.multi_objective:MORegularizedEvolution",
+    "optuna-nsga2": "optimizers.optuna_samplers:OptunaNSGA2",
+    "optuna-nsga3": "optimizers.optuna_samplers:OptunaNSGA3",
+    "optuna-motpe": "optimizers.optuna_samplers:OptunaMOTPE",
 }
 
 
@@ -56,6 +62,7 @@ FACTORIES: dict[str, str] = {
     "optuna": "optimizers.optuna_samplers:sampler_optimizer",  # optuna:SamplerClassName
     "lce": "optimizers.lce:make_lce",  # learning-curve early stopping around a single-fidelity optimizer: lce:re
     "zc": "optimizers.zc:make_zc",  # zero-cost (training-free) warm-up: zc:re, zc:rs, zc:bananas
+    "scalarize": "optimizers.scalarize:make_scalarize",  # random Chebyshev scalarisation (ParEGO-style): scalarize:re
 }
 
 

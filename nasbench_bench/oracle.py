@@ -124,18 +124,27 @@ class Evaluation(NamedTuple):
     halfway: bool = False  # read at the run's halfway point (epoch budget // 2), not at its end
     run_id: int = -1  # halfway evaluations: the paused run, for Oracle.resume; -1 otherwise
     floor: float = 0.0  # invalid evaluations: the table's floor (Table.floor), what they are scored at
+    # set by a problem's oracle (nasbench_bench.problems): the value to maximise when it is not valid_acc (a MnasNet
+    # reward; the floor for an infeasible evaluation), the minimised objectives (negated metric, then costs), and
+    # whether the evaluation satisfies the problem's constraints
+    search: float | None = None
+    objectives: tuple[float, ...] = ()
+    feasible: bool = True
 
     @property
     def value(self) -> float:
         """The search value to maximise: ``valid_acc``, or the table's floor for an invalid configuration
-        (0 for accuracies; never better than a valid value on tables with negative or negated metrics)."""
+        (0 for accuracies; never better than a valid value on tables with negative or negated metrics); under a
+        problem (:mod:`nasbench_bench.problems`) its ``search`` value (a reward, a penalised infeasible value)."""
+        if self.search is not None:
+            return self.search
         return self.valid_acc if self.valid else self.floor
 
     @property
     def loss(self) -> float:
         """1 - :attr:`value`, for minimising libraries: 1 - validation accuracy, 1.0 for invalid configurations
         on accuracy tables."""
-        return 1.0 - self.valid_acc if self.valid else 1.0 - self.floor
+        return 1.0 - self.value
 
     @property
     def fidelity(self) -> Fidelity:

@@ -23,7 +23,26 @@ TESTS = Path(__file__).parent
 ENC = EncodingNB201()
 BUDGET = 3e4  # ~25 evaluations on the toy table: enough to leave every optimizer's initial phase
 NAMES = sorted(BUILTINS) + [  # + parametrized wrappers (optimizer.FACTORIES)
-    "lce:re", "lce:rs", "lce:bananas", "lce:de", "zc:re", "zc:bananas", "zc:rs"]
+    "lce:re", "lce:rs", "lce:bananas", "lce:de", "zc:re", "zc:bananas", "zc:rs",
+    "scalarize:re", "scalarize:tpe", "scalarize:optuna-tpe"]
+# These run on a Pareto problem (nasbench_bench.problems), so their decisions depend on the objectives they see:
+MO_NAMES = frozenset({"mo-rs", "mo-re", "optuna-nsga2", "optuna-nsga3", "optuna-motpe", "scalarize:re",
+                      "scalarize:tpe", "scalarize:optuna-tpe"})
+
+
+def with_latency(table: Table) -> Table:
+    """The toy table with a TEST-ONLY latency column (a function of the cell's ops; the toy table is synthetic)."""
+    lat = np.array([1.0 + sum(int(c) for c in cid.decode()) for cid in table.cell_ids])
+    return dataclasses.replace(table, columns={**table.columns, "latency": lat})
+
+
+def make_oracle(table: Table, name: str, seed: int, budget: float) -> Oracle:
+    if name not in MO_NAMES:
+        return Oracle(table, ENC, budget, seed=seed)
+    from nasbench_bench.problems import Problem, ProblemOracle
+
+    t = with_latency(table)
+    return ProblemOracle(t, ENC, budget, seed=seed, problem=Problem.parse("pareto:latency").bind(t))
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +51,7 @@ def table() -> Table:
 
 
 def _run(table: Table, name: str, seed: int, budget: float = BUDGET):
-    oracle = Oracle(table, ENC, budget, seed=seed)
+    oracle = make_oracle(table, name, seed, budget)
     return run_optimizer(get_optimizer(name)(ENC, seed=seed), oracle)
 
 
@@ -44,13 +63,13 @@ _SCRIPT = """
 import json, sys
 sys.path.insert(0, {tests!r})
 from _tables import toy_table, with_proxy
+from test_optimizers import make_oracle
 from nasbench_bench.nb201.encoding import EncodingNB201
 from nasbench_bench.optimizer import get_optimizer, run_optimizer
-from nasbench_bench.oracle import Oracle
 t, enc = with_proxy(toy_table()), EncodingNB201()
 out = {{}}
 for name in {names!r}:
-    tr = run_optimizer(get_optimizer(name)(enc, seed=7), Oracle(t, enc, {budget!r}, seed=7))
+    tr = run_optimizer(get_optimizer(name)(enc, seed=7), make_oracle(t, name, 7, {budget!r}))
     out[name] = [tr.row.tolist(), tr.trial.tolist(), tr.budget.tolist(), tr.time.tolist()]
 print(json.dumps(out))
 """
