@@ -317,6 +317,7 @@ class Experiment:
         for b in self.benchmarks:
             enc = self.encoding_for(b)
             check_coverage(b, data, enc)
+            check_optimizers(b, data, self.optimizers)
             if not self.problem.is_single:
                 check_problem(b, data, self.problem)
             reg = benchmark(b)
@@ -511,6 +512,25 @@ def check_coverage(benchmark: str, data: str | None, encoding: str) -> None:
             "the full official file, a synthetic file written with `nasbench-bench data synth --cells all`, or "
             "the benchmark 'nb101-synthetic'"
         )
+
+
+def check_optimizers(benchmark: str, data: str | None, optimizers: Sequence[OptimizerSpec]) -> None:
+    """Raise :class:`ExperimentError` naming every optimizer that cannot run on the benchmark's table
+    (``Optimizer.check_table``, e.g. ``zc:re`` on a table without a zero-cost proxy): one line, before any run."""
+    from nasbench_bench.benchmarks import load_benchmark
+    from nasbench_bench.optimizer import OptimizerError, get_optimizer
+
+    table = load_benchmark(benchmark, data)
+    problems = []
+    for spec in optimizers:
+        try:
+            get_optimizer(spec.path).check_table(table, spec.hyperparameters)
+        except OptimizerError as exc:
+            msg = str(exc.args[0] if exc.args else exc)
+            problems.append(msg if msg.startswith(spec.label) else f"{spec.label}: {msg}")
+    if problems:
+        raise ExperimentError(f"benchmark {benchmark!r}: " + "; ".join(problems)
+                              + " (leave these optimizers out of runs on it)")
 
 
 def _domain(benchmark: str) -> str:

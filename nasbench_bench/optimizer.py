@@ -114,6 +114,11 @@ class Optimizer:
         """Raise :class:`OptimizerError` naming a hyperparameter value this optimizer cannot use (override it;
         :func:`check_number` helps). Called once per experiment, before anything runs."""
 
+    @classmethod
+    def check_table(cls, table: Any, hp: Mapping[str, Any]) -> None:
+        """Raise :class:`OptimizerError` if this optimizer cannot run on ``table`` with ``hp`` (e.g. a column it
+        needs is missing). Called once per benchmark when an experiment is resolved, before any run starts."""
+
     def setup(self) -> None:
         """Called at the end of ``__init__``: build state from ``self.hp``."""
 

@@ -55,6 +55,20 @@ class ZC(Optimizer):
         if inner is not None:
             inner.check_hyperparameters({**inner.defaults, **{k: hp[k] for k in inner.defaults if k in hp}})
 
+    @classmethod
+    def check_table(cls, table: Any, hp: Mapping[str, Any]) -> None:
+        proxy = str(hp["zc_proxy"])
+        score_col, time_col = f"{proxy}_score", f"{proxy}_time"
+        if score_col not in table.columns or time_col not in table.columns:
+            have = sorted(c[:-6] for c in table.columns if c.endswith("_score") and f"{c[:-6]}_time" in table.columns)
+            raise OptimizerError(
+                f"{cls.name}: table {table.name!r} has no zero-cost proxy {proxy!r} (columns {score_col!r} and "
+                f"{time_col!r}); " + (f"it has {have}" if have else
+                                      "zc: runs only on tables that ship a proxy (NAS-Bench-201, TransNAS-Bench-101)"))
+        inner = getattr(cls, "inner", None)
+        if inner is not None:
+            inner.check_table(table, {**inner.defaults, **{k: hp[k] for k in inner.defaults if k in hp}})
+
     def seeded(self) -> int:
         """How many best-scored cells seed the wrapped optimizer."""
         n = self.hp["zc_seeded"]
@@ -68,14 +82,9 @@ class ZC(Optimizer):
     def warm_up(self, oracle: Oracle) -> list[np.ndarray]:
         """Score ``zc_samples`` random configurations (charged) and return the ``seeded()`` best, best first."""
         table, enc = oracle.table, self.encoding
+        self.check_table(table, self.hp)
         proxy = str(self.hp["zc_proxy"])
         score_col, time_col = f"{proxy}_score", f"{proxy}_time"
-        if score_col not in table.columns or time_col not in table.columns:
-            have = sorted(c[:-6] for c in table.columns if c.endswith("_score") and f"{c[:-6]}_time" in table.columns)
-            raise OptimizerError(
-                f"{self.name}: table {table.name!r} has no zero-cost proxy {proxy!r} (columns {score_col!r} and "
-                f"{time_col!r}); " + (f"it has {have}" if have else
-                                      "zc: runs only on tables that ship a proxy (NAS-Bench-201, TransNAS-Bench-101)"))
         rng = np.random.default_rng(np.random.SeedSequence([self.seed, 0x7A63]))
         vecs = enc.sample(rng, int(self.hp["zc_samples"]))
         cells = enc.cell_indices(vecs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -93,3 +94,14 @@ def test_zc_re_beats_re_at_a_small_budget_on_nb201() -> None:
     final = _paired(load_benchmark("nb201-cifar100"), 1e5, range(30))
     gain = final["re"] - final["zc:re"]
     assert gain.mean() > 0 and (gain > 0).sum() > (gain < 0).sum(), {k: v.mean() for k, v in final.items()}
+
+
+def test_an_experiment_with_zc_on_a_table_without_a_proxy_is_refused_before_any_run(tmp_path: Path) -> None:
+    from nasbench_bench.experiment import Experiment, ExperimentError
+    from nasbench_bench.runner import run_experiment
+
+    exp = Experiment.from_dict({"benchmark": "graph-cora", "optimizers": ["rs", "zc:re"], "seeds": "0-1",
+                                "time_budget": 10})
+    with pytest.raises(ExperimentError, match=r"graph-cora.*zc-re.*no zero-cost proxy 'zen'"):
+        run_experiment(exp, tmp_path / "out", executor="inline")
+    assert not list((tmp_path / "out").rglob("*.parquet"))
