@@ -567,6 +567,13 @@ class BenchmarkResults:
     time_unit: str = "seconds"  # what the clock counts: "seconds" or "evaluations" (unit-cost tables)
     cost_model: str = "recorded"  # "recorded", "derived" or "unit" (Table.cost_model)
     metric: str = "accuracy"  # what the table's values measure (Table.metric)
+    problem: str = "single"  # the runs' problem (nasbench_bench.problems spec): what their regret measures
+
+    @property
+    def regret_name(self) -> str:
+        """What the regret column measures, for axis labels: the problem's regret (hypervolume regret of the
+        attained front, feasible regret, MnasNet-reward regret) or the score metric's."""
+        return problem_regret_name(self.problem, self.score_metric)
 
     @property
     def budget_text(self) -> str:
@@ -637,8 +644,9 @@ def by_benchmark(results: pd.DataFrame, runs: pd.DataFrame, only: str | None = N
         what = _one(rn, "metric", "accuracy", notes, "metrics")
         if cost == "unit":
             notes.append("unit costs: nothing was recorded, every evaluation costs 1 and the budget counts evaluations")
+        problem = _one(rn, "problem", "single", notes, "problems")
         out.append(BenchmarkResults(str(bench), prep, str(metric), synthetic, budget, notes, per_opt, derived,
-                                    unit, cost, what))
+                                    unit, cost, what, problem))
     return out
 
 
@@ -659,6 +667,34 @@ def plot_grid(budget: float, n: int = 200, unit: str = "seconds") -> np.ndarray:
     if unit == "evaluations" and t_max > 1.0:
         return time_grid(1.0, t_max, n)
     return time_grid(min(10.0, t_max / 100.0), t_max, n)
+
+
+def problem_regret_name(problem: str, score_metric: str) -> str:
+    """Axis label of the regret of runs of ``problem`` (a :mod:`nasbench_bench.problems` spec)."""
+    kind = problem.partition(":")[0]
+    if kind == "pareto":
+        return "hypervolume regret"
+    if kind == "constrained":
+        return f"feasible {score_metric} regret"
+    if kind == "mnasnet":
+        return f"MnasNet-reward regret ({score_metric})"
+    return f"{score_metric} regret" if score_metric in ("test", "validation") else f"regret ({score_metric})"
+
+
+def describe_problem(problem: str, score_metric: str) -> str:
+    """One line saying what the regret of runs of ``problem`` measures."""
+    kind = problem.partition(":")[0]
+    if kind == "pareto":
+        return (f"HYPERVOLUME regret ({problem}): HV of the table's Pareto front minus HV of the run's attained front "
+                f"(chosen on what the search saw, scored on the {score_metric} score; objectives normalised per table, "
+                "reference point 1.1 each)")
+    if kind == "constrained":
+        return (f"FEASIBLE {score_metric} regret ({problem}): best feasible cell of the table minus the incumbent "
+                "(infeasible evaluations are charged, never the incumbent)")
+    if kind == "mnasnet":
+        return (f"MnasNet-reward regret ({problem}): the table's best reward minus the incumbent's "
+                f"({score_metric} score)")
+    return describe_metric(score_metric)
 
 
 def describe_metric(metric: str) -> str:

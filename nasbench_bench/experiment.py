@@ -15,6 +15,10 @@ command line uses; its flags override the file's keys). The TOML keys::
     max_evaluations = 100000          # optional: end each run after this many evaluations (part of its setting)
     workers = 8                       # optional: simulated parallel workers per run (default 1 = sequential;
                                       #   > 1 is part of the run's setting, see nasbench_bench.simulator)
+    problem = "pareto:latency"        # optional (default "single"): "constrained:latency<=0.02",
+                                      #   "mnasnet:latency=25%:soft", "pareto:latency,params" or a table
+                                      #   [problem] kind = ..., objectives/constraints/cost/target/mode
+                                      #   (see nasbench_bench.problems; part of the run's setting)
     data = "/path/to/nasbench_full.tfrecord"   # optional: the nb101 data (else --data / env)
     plugins = ["my_optimizers"]       # optional: modules imported first (optimizers they @register)
     optimizers = ["rs", "re"]         # names, module:Class paths, or tables:
@@ -38,6 +42,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import logging
 import math
 import os
 import re
@@ -49,6 +54,7 @@ from typing import Any
 
 from nasbench_bench.benchmarks import benchmark_family, benchmark_names, default_encoding, encodings, get_encoding
 from nasbench_bench.oracle import RunLimits
+from nasbench_bench.problems import Problem, ProblemError
 from nasbench_bench.results import RunId, check_label, settings_hash
 
 if sys.version_info >= (3, 11):
@@ -61,13 +67,14 @@ __all__ = ["BenchmarkPlan", "Experiment", "ExperimentError", "OptimizerSpec", "P
 
 TOP_KEYS = (
     "name", "description", "benchmark", "benchmarks", "suite", "optimizers", "seeds", "time_budget", "encoding",
-    "max_evaluations", "data", "plugins", "limits", "workers",
+    "max_evaluations", "data", "plugins", "limits", "workers", "problem",
 )
 LIMIT_KEYS = ("invalid_streak", "evaluations", "wall_clock")
 #: Most seeds one experiment may have (a larger range is almost certainly a typo; split it otherwise).
 MAX_SEEDS = 100_000
 OPTIMIZER_KEYS = ("name", "label", "hyperparameters")
 MAX_SEED = 2**32 - 1
+log = logging.getLogger(__name__)
 
 
 class ExperimentError(ValueError):
@@ -209,6 +216,7 @@ class Run:
     limits: RunLimits = RunLimits()
     workers: int = 1
     domain: str = ""  # the benchmark's task domain (recorded with the run)
+    problem: Problem = Problem()  # what the run optimises (nasbench_bench.problems)
 
 
 @dataclass(frozen=True)
@@ -256,6 +264,7 @@ class Experiment:
     budget_rule: float | None = None  # "N evaluations": N, resolved per table into ``budgets``
     budgets: Mapping[str, float] = dataclasses.field(default_factory=dict)  # per benchmark (rules only)
     suite: str | None = None
+    problem: Problem = Problem()
 
     def encoding_for(self, benchmark: str) -> str:
         return self.encoding or default_encoding(benchmark)
@@ -289,6 +298,8 @@ class Experiment:
             out["budget_rule"] = f"{self.budget_rule:g} evaluations"
         if self.workers > 1:
             out["workers"] = self.workers
+        if not self.problem.is_single:  # only then, so single-objective runs keep their identity
+            out["problem"] = self.problem.spec()
         return out
 
     def resolve(self) -> Plan:
@@ -306,6 +317,9 @@ class Experiment:
         for b in self.benchmarks:
             enc = self.encoding_for(b)
             check_coverage(b, data, enc)
+            check_optimizers(b, data, self.optimizers)
+            if not self.problem.is_single:
+                check_problem(b, data, self.problem)
             reg = benchmark(b)
             plans[b] = BenchmarkPlan(b, benchmark_family(b), enc, self.budget_for(b), reg.domain, reg.cost_unit,
                                      b in synthetic)
@@ -324,7 +338,7 @@ class Experiment:
         data = self.data if data is None else data
         return [
             Run(RunId(b, o.label, h, seed), o, enc, self.budget_for(b), self.max_evaluations, data, s, self.limits,
-                self.workers, _domain(b))
+                self.workers, _domain(b), self.problem)
             for seed in self.seeds for (b, o, enc, s, h) in per
         ]
 
@@ -430,6 +444,18 @@ class Experiment:
                 raise err(f"'plugins': cannot import module {module!r}: {exc} (is its folder on PYTHONPATH?)") from None
 
         optimizers = _parse_optimizers(raw.get("optimizers"), err)
+        try:
+            problem = Problem.parse(raw.get("problem"))
+        except (ProblemError, TypeError, ValueError) as exc:
+            raise err(f"'problem' = {raw.get('problem')!r}: {exc}") from None
+        if problem.kind in ("constrained", "mnasnet"):
+            from nasbench_bench.problems import READS_VALID_ACC
+
+            blind = [o.label for o in optimizers if o.name in READS_VALID_ACC]
+            if blind:
+                log.warning("%s: %s read the validation value directly: under %s they optimise the raw metric, "
+                            "ignoring the problem (they are charged and scored like the others)", source,
+                            ", ".join(blind), problem.spec())
         workers = _parse_workers(raw.get("workers", 1), optimizers, err)
         budgets: dict[str, float] = {}
         if rule is not None:
@@ -455,7 +481,19 @@ class Experiment:
             budget_rule=rule,
             budgets=budgets,
             suite=suite_name,
+            problem=problem,
         )
+
+
+def check_problem(benchmark: str, data: str | None, problem: Problem) -> None:
+    """Raise :class:`~nasbench_bench.problems.ProblemError` if ``problem`` cannot be posed on the benchmark's table
+    (an objective it lacks, a constraint no cell satisfies, a reward on a metric that is not an accuracy)."""
+    from nasbench_bench.benchmarks import load_benchmark
+
+    try:
+        problem.bind(load_benchmark(benchmark, data))
+    except ProblemError as exc:
+        raise ProblemError(f"{benchmark}: {exc}") from None
 
 
 def check_coverage(benchmark: str, data: str | None, encoding: str) -> None:
@@ -474,6 +512,25 @@ def check_coverage(benchmark: str, data: str | None, encoding: str) -> None:
             "the full official file, a synthetic file written with `nasbench-bench data synth --cells all`, or "
             "the benchmark 'nb101-synthetic'"
         )
+
+
+def check_optimizers(benchmark: str, data: str | None, optimizers: Sequence[OptimizerSpec]) -> None:
+    """Raise :class:`ExperimentError` naming every optimizer that cannot run on the benchmark's table
+    (``Optimizer.check_table``, e.g. ``zc:re`` on a table without a zero-cost proxy): one line, before any run."""
+    from nasbench_bench.benchmarks import load_benchmark
+    from nasbench_bench.optimizer import OptimizerError, get_optimizer
+
+    table = load_benchmark(benchmark, data)
+    problems = []
+    for spec in optimizers:
+        try:
+            get_optimizer(spec.path).check_table(table, spec.hyperparameters)
+        except OptimizerError as exc:
+            msg = str(exc.args[0] if exc.args else exc)
+            problems.append(msg if msg.startswith(spec.label) else f"{spec.label}: {msg}")
+    if problems:
+        raise ExperimentError(f"benchmark {benchmark!r}: " + "; ".join(problems)
+                              + " (leave these optimizers out of runs on it)")
 
 
 def _domain(benchmark: str) -> str:
@@ -614,6 +671,7 @@ def experiment_dict(exp: Experiment) -> dict[str, Any]:
         "limits": exp.limits.as_dict(),
         "plugins": list(exp.plugins),
         **({"workers": exp.workers} if exp.workers > 1 else {}),
+        **({"problem": exp.problem.as_dict()} if not exp.problem.is_single else {}),
     }
 
 

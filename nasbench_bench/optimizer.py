@@ -44,6 +44,15 @@ BUILTINS: dict[str, str] = {
     "optuna-qmc": "optimizers.optuna_samplers:OptunaQMC",
     "optuna-random": "optimizers.optuna_samplers:OptunaRandom",
     "asha": "optimizers.asha:ASHA",
+    "bananas": "optimizers.bananas:Bananas",
+    "de": "optimizers.de:DE",
+    "dehb": "optimizers.dehb:DEHB",
+    # multi-objective (nasbench_bench.problems: they read Evaluation.objectives)
+    "mo-rs": "optimizers.multi_objective:MORandomSearch",
+    "mo-re": "optimizers.multi_objective:MORegularizedEvolution",
+    "optuna-nsga2": "optimizers.optuna_samplers:OptunaNSGA2",
+    "optuna-nsga3": "optimizers.optuna_samplers:OptunaNSGA3",
+    "optuna-motpe": "optimizers.optuna_samplers:OptunaMOTPE",
 }
 
 
@@ -52,6 +61,8 @@ BUILTINS: dict[str, str] = {
 FACTORIES: dict[str, str] = {
     "optuna": "optimizers.optuna_samplers:sampler_optimizer",  # optuna:SamplerClassName
     "lce": "optimizers.lce:make_lce",  # learning-curve early stopping around a single-fidelity optimizer: lce:re
+    "zc": "optimizers.zc:make_zc",  # zero-cost (training-free) warm-up: zc:re, zc:rs, zc:bananas
+    "scalarize": "optimizers.scalarize:make_scalarize",  # random Chebyshev scalarisation (ParEGO-style): scalarize:re
 }
 
 
@@ -102,6 +113,11 @@ class Optimizer:
     def check_hyperparameters(cls, hp: Mapping[str, Any]) -> None:
         """Raise :class:`OptimizerError` naming a hyperparameter value this optimizer cannot use (override it;
         :func:`check_number` helps). Called once per experiment, before anything runs."""
+
+    @classmethod
+    def check_table(cls, table: Any, hp: Mapping[str, Any]) -> None:
+        """Raise :class:`OptimizerError` if this optimizer cannot run on ``table`` with ``hp`` (e.g. a column it
+        needs is missing). Called once per benchmark when an experiment is resolved, before any run starts."""
 
     def setup(self) -> None:
         """Called at the end of ``__init__``: build state from ``self.hp``."""

@@ -124,18 +124,27 @@ class Evaluation(NamedTuple):
     halfway: bool = False  # read at the run's halfway point (epoch budget // 2), not at its end
     run_id: int = -1  # halfway evaluations: the paused run, for Oracle.resume; -1 otherwise
     floor: float = 0.0  # invalid evaluations: the table's floor (Table.floor), what they are scored at
+    # set by a problem's oracle (nasbench_bench.problems): the value to maximise when it is not valid_acc (a MnasNet
+    # reward; the floor for an infeasible evaluation), the minimised objectives (negated metric, then costs), and
+    # whether the evaluation satisfies the problem's constraints
+    search: float | None = None
+    objectives: tuple[float, ...] = ()
+    feasible: bool = True
 
     @property
     def value(self) -> float:
         """The search value to maximise: ``valid_acc``, or the table's floor for an invalid configuration
-        (0 for accuracies; never better than a valid value on tables with negative or negated metrics)."""
+        (0 for accuracies; never better than a valid value on tables with negative or negated metrics); under a
+        problem (:mod:`nasbench_bench.problems`) its ``search`` value (a reward, a penalised infeasible value)."""
+        if self.search is not None:
+            return self.search
         return self.valid_acc if self.valid else self.floor
 
     @property
     def loss(self) -> float:
         """1 - :attr:`value`, for minimising libraries: 1 - validation accuracy, 1.0 for invalid configurations
         on accuracy tables."""
-        return 1.0 - self.valid_acc if self.valid else 1.0 - self.floor
+        return 1.0 - self.value
 
     @property
     def fidelity(self) -> Fidelity:
@@ -324,6 +333,19 @@ class Oracle:
         self._charge(row, fid, trial, cost, val, tr)
         del self._paused[run_id]
         return Evaluation(True, val, tr, cost, fid, self.clock, False)
+
+    def charge(self, seconds: float) -> None:
+        """Advance the simulated clock by ``seconds`` of search work that is not an evaluation (computing a
+        zero-cost proxy, see ``zc:NAME``): :class:`BudgetExhausted` if it does not fit in the budget. Nothing is
+        recorded; the next evaluation's ``time`` includes it."""
+        self._check_open()
+        cost = float(seconds)
+        if not (cost >= 0 and math.isfinite(cost)):
+            raise ValueError(f"charge takes a finite number of seconds >= 0, got {seconds!r}")
+        if self.clock + cost > self.time_budget:
+            self.exhausted = True
+            raise BudgetExhausted(self._stop_reason())
+        self.clock += cost
 
     # -- the event simulation's two halves of an evaluation (see nasbench_bench.simulator) ---------------
     def start_evaluation(self, cell: int, budget: int | None = None, halfway: bool = False) -> Pending:
@@ -635,6 +657,12 @@ def _lookups(table: Table, encoding: Encoding) -> tuple[list[int], list[float], 
     rows_list, rows_arr = per_table[key]
     score_list, score_arr = per_table["score"]
     return rows_list, score_list, rows_arr, score_arr
+
+
+def cell_rows(table: Table, encoding: Encoding) -> np.ndarray:
+    """(n_cells,) table row of every cell index of the encoding's space, -1 where absent (memoised per table; a
+    free look-up: nothing is charged)."""
+    return _lookups(table, encoding)[2]
 
 
 def coverage(table: Table, encoding: Encoding) -> tuple[int, int]:

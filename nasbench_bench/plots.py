@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import zlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,9 @@ KNOWN_COLORS: dict[str, str] = {
     "smac": "#1f77b4",
     "hb": "#ff7f0e", "hyperband": "#ff7f0e",
     "bohb": "#8c564b",
+    # multi-objective optimizers (nasbench_bench.problems): random search grey, evolution red, as above
+    "mo-rs": "#7f7f7f", "mo-re": "#d62728", "optuna-nsga2": "#1f77b4", "optuna-nsga3": "#17becf",
+    "optuna-motpe": "#2ca02c", "scalarize-re": "#ff7f0e", "scalarize-tpe": "#9467bd", "scalarize-smac": "#8c564b",
 }
 _EXTRA = ["#e377c2", "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173",
           "#3182bd", "#31a354"]
@@ -48,7 +52,10 @@ def _linestyle(label: str) -> str:
 
 
 def regret_label(score_metric: str) -> str:
-    """Axis label for the regret measured on ``score_metric`` ('test' or 'validation')."""
+    """Axis label for the regret measured on ``score_metric`` ('test' or 'validation'; a text naming a regret,
+    such as a problem's ``"hypervolume regret"``, is the label itself)."""
+    if score_metric.endswith("regret") or "regret (" in score_metric:
+        return score_metric
     if score_metric in ("test", "validation"):
         return f"{score_metric} regret"
     return f"regret ({score_metric})"
@@ -555,3 +562,92 @@ def plot_across(curves: pd.DataFrame, profile: pd.DataFrame, fried: dict, heat: 
                 path_stem: str | os.PathLike[str], *, note: str = "") -> list[Path]:
     """Draw :func:`across_figure` and write ``path_stem.png`` and ``path_stem.pdf``."""
     return save_figure(across_figure(curves, profile, fried, heat, title, note=note), path_stem, title)
+
+
+# -- multi-objective and constrained runs (nasbench_bench.problems, nasbench_bench.mo_analysis) -----------------
+def _staircase(points: np.ndarray, x_max: float, y_min: float) -> tuple[np.ndarray, np.ndarray]:
+    """The boundary of what 2-D minimisation ``points`` (negated metric, cost) attain, as (cost, metric) lines."""
+    p = points[np.argsort(points[:, 1], kind="stable")]
+    cost, metric = p[:, 1], -p[:, 0]
+    xs, ys = [cost[0], cost[0]], [y_min, metric[0]]
+    for i in range(1, len(p)):
+        xs += [cost[i], cost[i]]
+        ys += [metric[i - 1], metric[i]]
+    xs.append(x_max)
+    ys.append(metric[-1])
+    return np.asarray(xs), np.asarray(ys)
+
+
+def attainment_figure(surfaces: Mapping[str, Mapping[str, np.ndarray]], front: np.ndarray, title: str, *,
+                      metric: str, cost: str, cost_unit: str = "", n_runs: Mapping[str, int] | None = None,
+                      synthetic: bool = False, log_cost: bool = False) -> Figure:
+    """Empirical attainment surfaces of 2-objective runs against the table's true front.
+
+    ``surfaces``: optimizer -> level (``best``/``median``/``worst``) -> minimised points (negated metric, cost),
+    as :func:`nasbench_bench.mo_analysis.attainment_surfaces` gives them; ``front``: the table's exact front.
+    First panel: every optimizer's median surface; then one panel per optimizer with its best, median and worst.
+    """
+    opts = list(surfaces)
+    n = 1 + len(opts)
+    cols = min(n, 3)
+    rows = (n + cols - 1) // cols
+    fig = Figure(figsize=(4.6 * cols, 3.9 * rows))
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
+    allpts = [front] + [s for lv in surfaces.values() for s in lv.values() if len(s)]
+    stacked = np.vstack(allpts)
+    x_max = float(np.nanmax(stacked[:, 1]))
+    y_all = -stacked[:, 0]
+    y_min = float(np.nanmin(y_all))
+    y_lo = y_min - 0.02 * (float(np.nanmax(y_all)) - y_min)
+    fx, fy = _staircase(front, x_max, y_lo)
+    styles = {"best": ("--", 1.0), "median": ("-", 1.8), "worst": (":", 1.4)}
+    for k, ax in enumerate(axes):
+        if k >= n:
+            ax.set_visible(False)
+            continue
+        ax.plot(fx, fy, color="black", lw=1.2, label=f"table front ({len(front)} cells)")
+        if k == 0:
+            for opt in opts:
+                med = surfaces[opt].get("median")
+                if med is not None and len(med):
+                    sx, sy = _staircase(med, x_max, y_lo)
+                    ax.plot(sx, sy, color=optimizer_color(opt), ls=_linestyle(opt), lw=1.6,
+                            label=f"{opt} (n={(n_runs or {}).get(opt, '?')})")
+            ax.set_title("median attainment surfaces", fontsize=10)
+        else:
+            opt = opts[k - 1]
+            color = optimizer_color(opt)
+            for lv, pts in surfaces[opt].items():
+                if len(pts):
+                    sx, sy = _staircase(pts, x_max, y_lo)
+                    ls, lw = styles.get(lv, ("-", 1.0))
+                    ax.plot(sx, sy, color=color, ls=ls, lw=lw, label=lv)
+            ax.set_title(f"{opt}: best / median / worst over {(n_runs or {}).get(opt, '?')} runs", fontsize=10)
+        if log_cost:
+            ax.set_xscale("log")
+        ax.set_ylim(y_lo, None)
+        ax.set_xlabel(f"{cost}" + (f" [{cost_unit}]" if cost_unit else "") + " (lower is better)", fontsize=9)
+        ax.set_ylabel(f"{metric} (higher is better)", fontsize=9)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
+    fig.suptitle(_title(title, synthetic), color="red" if synthetic else "black", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def infeasible_figure(summary: pd.DataFrame, title: str, *, synthetic: bool = False) -> Figure:
+    """Mean fraction of infeasible evaluations per optimizer (constrained runs), with bootstrap CIs."""
+    fig = Figure(figsize=(1.2 + 0.9 * max(len(summary), 1), 3.6))
+    ax = fig.subplots()
+    x = np.arange(len(summary))
+    mean = summary["mean"].to_numpy(dtype=float)
+    err = np.vstack([mean - summary["ci_low"].to_numpy(dtype=float), summary["ci_high"].to_numpy(dtype=float) - mean])
+    ax.bar(x, mean, yerr=err, color=[optimizer_color(str(o)) for o in summary["optimizer"]], capsize=3)
+    ax.set_xticks(x, [f"{o}\n(n={k})" for o, k in zip(summary["optimizer"], summary["n_runs"])], fontsize=8)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("infeasible evaluations (fraction, charged)")
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.set_title("mean over runs, 95% bootstrap CI", fontsize=9)
+    fig.suptitle(_title(title, synthetic), color="red" if synthetic else "black", fontsize=10)
+    fig.tight_layout()
+    return fig

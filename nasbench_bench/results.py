@@ -38,6 +38,14 @@ start          float64       simulated time the evaluation started (s)
 end            float64       simulated time it ended (= ``time``: the clock when it was delivered)
 =============  ============  ===========================================================================
 
+Runs of a problem other than ``single`` (:mod:`nasbench_bench.problems`) append :data:`PROBLEM_COLUMNS`:
+``obj_<name>`` (float64, every cost objective of the table for the evaluated cell, e.g. ``obj_latency``,
+``obj_params``; NaN if invalid), ``score`` (the table's score of the evaluated cell, what regret is measured on),
+``search_value`` (what the search maximised: ``valid_acc``, the MnasNet reward, or the floor for an infeasible
+evaluation) and ``feasible`` (bool); their ``regret`` column holds the problem's regret (constrained: against the
+best feasible cell; mnasnet: the best reward; pareto: the hypervolume regret of the attained front) and the metadata
+key ``problem`` the resolved problem (limits, normalisation bounds, reference point, the table's optimum).
+
 The last four columns are written only by runs with several simulated workers (:mod:`nasbench_bench.simulator`);
 a sequential run's file has exactly the first fourteen, as it always had, and :func:`load_results` fills them for
 its rows (workers 1, worker 0, start = the previous evaluation's ``time``, end = ``time``). Such runs also record
@@ -143,13 +151,15 @@ PARALLEL_FIELDS = (
 PARALLEL_SCHEMA = pa.schema(list(SCHEMA) + list(PARALLEL_FIELDS))
 #: Columns of a sequential run's file / of :func:`load_results`.
 RUN_COLUMNS: tuple[str, ...] = tuple(SCHEMA.names)
+#: Fixed columns a problem's run appends (besides one ``obj_<name>`` per cost objective of the table).
+PROBLEM_COLUMNS: tuple[str, ...] = ("score", "search_value", "feasible")
 #: Columns a run with several workers adds (:func:`load_results` adds them, filled for sequential runs, when
 #: any run it loads has them, or when asked for).
 PARALLEL_COLUMNS: tuple[str, ...] = tuple(f.name for f in PARALLEL_FIELDS)
 RUNS_COLUMNS: tuple[str, ...] = (
     "benchmark", "optimizer", "settings", "seed", "status", "budget_s", "score_metric", "synthetic", "n_evals",
     "final_regret", "wall_s", "encoding", "table", "optimizer_name", "error", "path", "derived", "cost_model",
-    "cost_unit", "metric", "best_score", "median_score", "domain",
+    "cost_unit", "metric", "best_score", "median_score", "domain", "problem",
 )
 _LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+=-]*$")
 _RUN_FILE_RE = re.compile(r"^seed-(\d+)\.(parquet|failed\.json)$")
@@ -269,8 +279,18 @@ def _const_dict(value: str, n: int) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), pa.array([value], pa.string()))
 
 
-def trajectory_table(trajectory: Trajectory, table: Table, run: RunId) -> pa.Table:
-    """The per-evaluation Arrow table of run ``run`` (the columns documented in the module docstring)."""
+def trajectory_table(trajectory: Trajectory, table: Table, run: RunId, problem: Any = None) -> pa.Table:
+    """The per-evaluation Arrow table of run ``run`` (the columns documented in the module docstring), with a
+    problem's columns appended (a :class:`~nasbench_bench.problems.BoundProblem`; see :data:`PROBLEM_COLUMNS`)."""
+    data = _trajectory_table(trajectory, table, run)
+    if problem is None:
+        return data
+    for name, values in problem.record_columns(trajectory.row, trajectory.valid_acc).items():
+        data = data.append_column(name, pa.array(values))
+    return data
+
+
+def _trajectory_table(trajectory: Trajectory, table: Table, run: RunId) -> pa.Table:
     n = len(trajectory)
     ids = np.concatenate([np.char.decode(table.cell_ids, "ascii").astype(object), np.array([""], object)])
     cell = ids[trajectory.row]  # row -1 -> the trailing ""
@@ -667,6 +687,8 @@ def load_runs(
                 "best_score": meta.get("best_score", np.nan),
                 "median_score": meta.get("median_score", np.nan),
                 "domain": meta.get("domain", ""),
+                "problem": (meta.get("problem") or {}).get("spec", "single") if meta.get("status") != "unreadable"
+                else "",
             }
         )
     df = pd.DataFrame(rows, columns=list(RUNS_COLUMNS))

@@ -199,8 +199,18 @@ def _run_locked(run: Run, result: Path, failed: Path) -> Outcome:
         limits = dataclasses.replace(
             run.limits, evaluations=run.limits.evaluations or default_max_evaluations(table, run.time_budget))
         meta["limits"] = limits.as_dict()
-        oracle = Oracle(table, encoding, run.time_budget, seed=oracle_ss, max_evaluations=run.max_evaluations,
-                        limits=limits)
+        problem = getattr(run, "problem", None)
+        bound = None
+        if problem is not None and not problem.is_single:
+            from nasbench_bench.problems import ProblemOracle
+
+            bound = problem.bind(table)
+            meta["problem"] = bound.summary
+            oracle: Oracle = ProblemOracle(table, encoding, run.time_budget, seed=oracle_ss,
+                                           max_evaluations=run.max_evaluations, limits=limits, problem=bound)
+        else:
+            oracle = Oracle(table, encoding, run.time_budget, seed=oracle_ss, max_evaluations=run.max_evaluations,
+                            limits=limits)
         optimizer = cls(encoding, seed=opt_seed, **dict(run.optimizer.hyperparameters))
         meta["hyperparameters"] = dict(optimizer.hp)
         with _wall_clock_alarm(run.limits.wall_clock):
@@ -210,7 +220,7 @@ def _run_locked(run: Run, result: Path, failed: Path) -> Outcome:
                 traj = run_parallel(optimizer, oracle, run.workers)
             else:
                 traj = run_optimizer(optimizer, oracle)
-        data = trajectory_table(traj, table, run.id)
+        data = trajectory_table(traj, table, run.id, bound)
         n = len(traj)
         meta.update(
             status="done", n_evals=n, final_time=float(traj.time[-1]) if n else 0.0,

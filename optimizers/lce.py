@@ -121,6 +121,10 @@ class LCE(Optimizer):
     total charged, low + top); for a stopped one, the low-fidelity evaluation itself (``budget``/``halfway`` say
     which fidelity; its lower accuracy makes the proposal look worse than fully trained ones, which is what it
     is). The other hyperparameters are the wrapped optimizer's own; it is seeded with the run's seed.
+
+    On a table with a single budget and no halfway evaluations (TransNAS-Bench-101, NAS-Bench-Graph, NAS-Bench-Macro,
+    FCNet, HPOBench) there is no low fidelity: with ``lce_low="auto"`` every proposal is trained fully, i.e. the run
+    is the wrapped optimizer's own run, bit for bit, and a warning says so (once per process).
     """
 
     name: ClassVar[str] = "lce"
@@ -144,16 +148,16 @@ class LCE(Optimizer):
             return True
         return model.predict(low_acc) >= model.threshold(float(self.hp["lce_top_fraction"]))
 
-    def low_fidelity(self, oracle: Oracle) -> Fidelity:
-        """The fidelity proposals are screened at on ``oracle``'s table (see ``lce_low``)."""
+    def low_fidelity(self, oracle: Oracle) -> Fidelity | None:
+        """The fidelity proposals are screened at on ``oracle``'s table (see ``lce_low``); None when ``lce_low`` is
+        ``"auto"`` and the table has a single budget and no halfway evaluations."""
         top = Fidelity(oracle.table.top_budget)
         spec = str(self.hp["lce_low"])
         if spec == "auto":
             if oracle.has_halfway:
                 return Fidelity(top.budget, True)
             if len(oracle.table.budgets) < 2:
-                raise OptimizerError(f"{self.name}: table {oracle.table.name!r} has a single budget and no halfway "
-                                     "evaluations: there is no low fidelity to stop at")
+                return None  # nothing to screen at: every proposal is trained fully (see the class docstring)
             return Fidelity(int(oracle.table.budgets[-2]))
         try:
             low = Fidelity.parse(spec)
@@ -177,16 +181,23 @@ class LCE(Optimizer):
         if why is not None:
             raise OptimizerError(f"{self.name}: {why}")
         self._job = Job
-        self._low = self.low_fidelity(oracle)
-        self._top = Fidelity(oracle.table.top_budget)
-        self._resume = continues(self._low, self._top)
+        low = self.low_fidelity(oracle)
         self._inner = self.inner(self.encoding, seed=self.seed, **{k: self.hp[k] for k in self.inner.defaults})
         self._inner.begin(oracle, workers)
+        self._passthrough = low is None
+        if low is None:
+            _warn_no_low(self.name, oracle)
+            return
+        self._low = low
+        self._top = Fidelity(oracle.table.top_budget)
+        self._resume = continues(self._low, self._top)
         self._promoted: list[tuple[Any, Evaluation]] = []  # (proposal, its low-fidelity evaluation), oldest first
         self._asked: dict[int, tuple[Any, Evaluation | None]] = {}  # id(job) -> (proposal, low evaluation or None)
         self._n = 0
 
     def ask(self) -> Any:
+        if self._passthrough:
+            return self._inner.ask()
         if self._promoted:
             proposal, low = self._promoted.pop(0)
             job = self._job(self._n, proposal, self._top, low.run_id if self._resume else -1)
@@ -201,6 +212,9 @@ class LCE(Optimizer):
         return job
 
     def tell(self, job: Any, evaluation: Evaluation) -> None:  # type: ignore[override]
+        if self._passthrough:
+            self._inner.tell(job, evaluation)
+            return
         proposal, low = self._asked.pop(id(job))
         if low is not None:  # a continued proposal's top-budget result
             self.model.add(low.valid_acc, evaluation.valid_acc)
@@ -220,10 +234,24 @@ class LCE(Optimizer):
     def run(self, oracle: Oracle) -> None:
         low = self.low_fidelity(oracle)
         inner = self.inner(self.encoding, seed=self.seed, **{k: self.hp[k] for k in self.inner.defaults})
+        if low is None:
+            _warn_no_low(self.name, oracle)
+            inner.run(oracle)
+            return
         try:
             inner.run(_StoppingOracle(oracle, self, low))  # type: ignore[arg-type]
         finally:
             log.debug("%s: %d proposals fully trained, %d stopped at %s", self.name, self.continued, self.stopped, low)
+
+
+_WARNED_NO_LOW: set[str] = set()
+
+
+def _warn_no_low(name: str, oracle: Oracle) -> None:
+    if name not in _WARNED_NO_LOW:
+        _WARNED_NO_LOW.add(name)
+        log.warning("%s: table %r has a single budget and no halfway evaluations: no low fidelity to stop at, every "
+                    "proposal is trained fully (the wrapped optimizer's own run)", name, oracle.table.name)
 
 
 @cache

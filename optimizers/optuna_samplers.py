@@ -1,13 +1,17 @@
 """Optuna samplers as optimizers, through Optuna's own ask/tell on an in-memory study.
 
-Built-in names: ``optuna-tpe``, ``optuna-cmaes``, ``optuna-qmc``, ``optuna-random``; any other sampler of
+Built-in names: ``optuna-tpe``, ``optuna-cmaes``, ``optuna-qmc``, ``optuna-random``, and the multi-objective
+``optuna-nsga2`` (NSGAIISampler), ``optuna-nsga3`` (NSGAIIISampler) and ``optuna-motpe`` (TPESampler, which Optuna
+runs as MOTPE on a study with several objectives); any other sampler of
 ``optuna.samplers`` as ``optuna:SamplerClassName`` (e.g. ``optuna:NSGAIISampler``), with the sampler's keyword
 arguments as the experiment's hyperparameters (checked up front: unknown names are an error listing the valid
 ones). The sampler is seeded with the run's seed.
 
 Mapping: each categorical hyperparameter of the encoding is a ``CategoricalDistribution`` over its choices, an
 integer one an ``IntDistribution``, a float one a ``FloatDistribution``; the objective is the oracle's loss
-(1 - validation accuracy, minimised; invalid configurations cost nothing and get loss 1). CMA-ES and QMC model
+(1 - validation accuracy, minimised; invalid configurations cost nothing and get loss 1); on a Pareto problem
+(:mod:`nasbench_bench.problems`) the study minimises every objective (the negated metric and the costs,
+``Evaluation.objectives``). CMA-ES and QMC model
 no categorical hyperparameter: Optuna draws those with the sampler's independent sampler (a seeded
 ``RandomSampler``), so on an all-categorical encoding (``nb201``, ``A``, ``B``) they are random search; one
 warning per process says so instead of Optuna's warning per parameter and trial.
@@ -133,9 +137,11 @@ class OptunaSampler(Optimizer):
         self._notice()
         self._dists = search_space(self.encoding)
         self._trials: dict[int, Any] = {}  # id(vector) -> its running trial
+        self._mo = n_objectives(oracle)
         with quiet_optuna():
             self.study = optuna.create_study(
-                sampler=self.make_sampler(), direction="minimize", study_name=f"nasbench-bench-{self.name}-{self.seed}"
+                sampler=self.make_sampler(), directions=["minimize"] * self._mo,
+                study_name=f"nasbench-bench-{self.name}-{self.seed}"
             )
 
     def ask(self) -> Any:
@@ -147,7 +153,7 @@ class OptunaSampler(Optimizer):
 
     def tell(self, config: Any, evaluation: Any) -> None:
         with quiet_optuna():
-            self.study.tell(self._trials.pop(id(config)), evaluation.loss)
+            self.study.tell(self._trials.pop(id(config)), _told(evaluation, self._mo))
 
     def make_sampler(self) -> Any:
         """The seeded sampler, given only the keywords that differ from Optuna's own defaults."""
@@ -165,11 +171,17 @@ class OptunaSampler(Optimizer):
         self._notice()
         dists = search_space(enc)
         to_vector, cell_index, evaluate_cell = enc.to_vector, enc.cell_index, oracle.evaluate_cell
+        mo = n_objectives(oracle)
         with quiet_optuna():
             self.study = study = optuna.create_study(
-                sampler=self.make_sampler(), direction="minimize", study_name=f"nasbench-bench-{self.name}-{self.seed}"
+                sampler=self.make_sampler(), directions=["minimize"] * mo,
+                study_name=f"nasbench-bench-{self.name}-{self.seed}"
             )
             ask, tell = study.ask, study.tell
+            if mo > 1:
+                while True:
+                    trial = ask(dists)
+                    tell(trial, _told(evaluate_cell(cell_index(to_vector(trial.params))), mo))
             while True:
                 trial = ask(dists)
                 tell(trial, evaluate_cell(cell_index(to_vector(trial.params))).loss)
@@ -186,6 +198,20 @@ class OptunaSampler(Optimizer):
                 "all" if everything else f"{n_cat} of the {self.encoding.dim}", self.encoding.name,
                 "are", ", so on this encoding it is random search" if everything else "",
             )
+
+
+def n_objectives(oracle: Any) -> int:
+    """Objectives the study minimises: those of a Pareto problem's oracle (:mod:`nasbench_bench.problems`), else 1
+    (the loss)."""
+    bound = getattr(oracle, "problem", None)
+    if bound is None or bound.problem.kind != "pareto":
+        return 1
+    return len(bound.names)
+
+
+def _told(evaluation: Any, n: int) -> Any:
+    """What the study is told: the loss, or the minimised objectives (negated metric, costs) of a Pareto problem."""
+    return evaluation.loss if n == 1 else list(evaluation.objectives)
 
 
 def _same(value: Any, default: Any) -> bool:
@@ -217,6 +243,12 @@ OptunaCmaEs = sampler_optimizer("CmaEsSampler", "optuna-cmaes")
 #: scrambled: unscrambled Sobol points are the same sequence for every seed
 OptunaQMC = sampler_optimizer("QMCSampler", "optuna-qmc", scramble=True)
 OptunaRandom = sampler_optimizer("RandomSampler", "optuna-random")
+#: multi-objective samplers (on a Pareto problem the study has one direction per objective; single-objective
+#: problems run them with one): NSGA-II, NSGA-III, and TPE, which is MOTPE on several objectives
+OptunaNSGA2 = sampler_optimizer("NSGAIISampler", "optuna-nsga2")
+OptunaNSGA3 = sampler_optimizer("NSGAIIISampler", "optuna-nsga3")
+OptunaMOTPE = sampler_optimizer("TPESampler", "optuna-motpe")
 for _cls, _qualname in ((OptunaTPE, "OptunaTPE"), (OptunaCmaEs, "OptunaCmaEs"), (OptunaQMC, "OptunaQMC"),
-                        (OptunaRandom, "OptunaRandom")):
+                        (OptunaRandom, "OptunaRandom"), (OptunaNSGA2, "OptunaNSGA2"), (OptunaNSGA3, "OptunaNSGA3"),
+                        (OptunaMOTPE, "OptunaMOTPE")):
     _cls.__qualname__ = _cls.__name__ = _qualname

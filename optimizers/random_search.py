@@ -15,8 +15,17 @@ class RandomSearch(Optimizer):
     defaults = {"block": 256}
     pending_asks = True  # parallel form: every free worker evaluates a fresh uniform draw
 
+    def setup(self) -> None:
+        self._initial: list[np.ndarray] = []
+
+    def set_initial(self, vectors: list[np.ndarray]) -> None:
+        """Evaluate these configurations first, then uniform ones. Used by ``zc:rs`` (zero-cost warm-up)."""
+        self._initial = [np.asarray(v, dtype=float) for v in vectors]
+
     def ask(self) -> np.ndarray:
-        """One uniform configuration (the same stream as :meth:`run`'s blocks)."""
+        """One uniform configuration (the same stream as :meth:`run`'s blocks), after any initial ones."""
+        if self._initial:
+            return self._initial.pop(0)
         return self.encoding.sample(self.rng)
 
     @classmethod
@@ -25,5 +34,7 @@ class RandomSearch(Optimizer):
 
     def run(self, oracle: Oracle) -> None:
         block = int(self.hp["block"])
+        if self._initial:
+            oracle.evaluate_cells(self.encoding.cell_indices(np.array(self._initial)))
         while True:
             oracle.evaluate_cells(self.encoding.cell_indices(self.encoding.sample(self.rng, block)))

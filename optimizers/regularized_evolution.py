@@ -31,12 +31,21 @@ class RegularizedEvolution(Optimizer):
         check_number(cls, hp, "population_size", integer=True, minimum=1)
         check_number(cls, hp, "tournament_size", integer=True, minimum=1, maximum=hp["population_size"])
 
+    def setup(self) -> None:
+        self._initial: list[list[float]] = []
+
+    def set_initial(self, vectors: list[np.ndarray]) -> None:
+        """Start the initial population with these configurations (the first ``population_size`` of them), then
+        fill it with random ones as usual. Used by ``zc:re`` (Mellor et al.'s assisted REA)."""
+        self._initial = [np.asarray(v, dtype=float).tolist() for v in vectors][: int(self.hp["population_size"])]
+
     def run(self, oracle: Oracle) -> None:
         enc, pop_size, k = self.encoding, int(self.hp["population_size"]), int(self.hp["tournament_size"])
         geometry = self._mutation_geometry()
         population: deque[tuple[list[float], float]] = deque()
+        seeds = list(self._initial)
         while len(population) < pop_size:
-            vec = enc.sample(self.rng).tolist()
+            vec = seeds.pop(0) if seeds else enc.sample(self.rng).tolist()
             population.append((vec, self._fitness(oracle, enc.cell_index(vec))))
         while True:
             # one block of uniforms per 512 generations: k tournament draws, the parameter, its new value
@@ -56,12 +65,13 @@ class RegularizedEvolution(Optimizer):
         self._draws: list[list[float]] = []  # the same blocks of uniforms as run()
         self._next = 0
         self._geometry = self._mutation_geometry()
+        self._seeds = [np.asarray(v, dtype=float) for v in self._initial]
 
     def ask(self) -> np.ndarray:
         enc, pop_size, k = self.encoding, int(self.hp["population_size"]), int(self.hp["tournament_size"])
         population = self._population
         if len(population) < pop_size:
-            return enc.sample(self.rng)
+            return self._seeds.pop(0) if self._seeds else enc.sample(self.rng)
         if self._next >= len(self._draws):
             self._draws, self._next = self.rng.random((512, k + 2)).tolist(), 0
         draws = self._draws[self._next]

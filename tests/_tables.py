@@ -12,7 +12,7 @@ import numpy as np
 from nasbench_bench.encodings import Encoding, Param
 from nasbench_bench.nb201.toy import toy_table
 
-__all__ = ["RowEncoding", "check_halfway_resumes", "toy_table"]
+__all__ = ["RowEncoding", "check_halfway_resumes", "toy_table", "with_proxy"]
 
 
 class RowEncoding(Encoding):
@@ -53,3 +53,15 @@ def check_halfway_resumes(table: Any, tr: Any, cost: np.ndarray) -> int:
         assert cost[i] == pytest.approx(table.train_time[r, b, t] - table.halfway_train_time[r, b, t], abs=1e-6)
         resumed += 1
     return resumed
+
+
+def with_proxy(table: Any, seed: int = 0) -> Any:
+    """``table`` with SYNTHETIC zero-cost proxy columns ``zen_score`` (its score plus noise) and ``zen_time``
+    (0.5..1.5 s per cell), for ``zc:`` wrappers."""
+    import dataclasses
+
+    rng = np.random.default_rng(seed)
+    n = table.n_cells
+    score = np.asarray(table.score) + rng.normal(0, 0.05, n)
+    return dataclasses.replace(table, columns={**table.columns, "zen_score": score,
+                                               "zen_time": rng.uniform(0.5, 1.5, n)})

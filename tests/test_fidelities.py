@@ -151,6 +151,32 @@ def test_asha_with_halfway_rungs_resumes_the_same_run(nb101) -> None:
     assert resumed >= 10
 
 
+def test_dehb_with_halfway_rungs_resumes_promotions_and_starts_offspring_afresh(nb101) -> None:
+    """DEHB's rungs 2/4/6/12/18/36/54/108 epochs: a promotion from a budget's halfway rung to its full rung resumes
+    the paused run (charged its full minus its halfway time); every other full-rung job (a DE offspring, or a
+    promotion from another budget) is a new training run charged its full time."""
+    table, enc = nb101
+    tr = run_optimizer(get_optimizer("dehb")(enc, seed=1, halfway=True), Oracle(table, enc, 4e5, seed=1))
+    cost = _increments(tr)
+    paused: dict[tuple[int, int], list[int]] = {}
+    resumed = fresh = 0
+    for i in range(len(tr)):
+        r, e, t = int(tr.row[i]), int(tr.budget[i]), int(tr.trial[i])
+        if e in (2, 6, 18, 54):
+            paused.setdefault((r, 2 * e), []).append(t)
+            assert cost[i] == pytest.approx(table.halfway_train_time[r, table.budget_index(2 * e), t], abs=1e-6)
+            continue
+        b = table.budget_index(e)
+        if t in paused.get((r, e), []) and cost[i] == pytest.approx(
+                table.train_time[r, b, t] - table.halfway_train_time[r, b, t], abs=1e-6):
+            paused[(r, e)].remove(t)
+            resumed += 1
+        else:
+            assert cost[i] == pytest.approx(table.train_time[r, b, t], abs=1e-6)
+            fresh += 1
+    assert {2, 4, 6, 12}.issubset(tr.budget.tolist()) and resumed >= 10 and fresh >= 10, (resumed, fresh)
+
+
 # -- HB / BOHB on two fidelities ---------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["hb", "bohb"])
 def test_hyperband_and_bohb_use_both_budgets(mf: Table, name: str) -> None:
@@ -249,13 +275,29 @@ def test_lce_errors_name_the_problem() -> None:
     with pytest.raises(OptimizerError, match="unknown optimizer"):
         get_optimizer("lce:nope")
     single = load_benchmark("nb201-cifar10-12ep")
-    with pytest.raises(OptimizerError, match="single budget"):
-        run_optimizer(get_optimizer("lce:re")(ENC, seed=0), Oracle(single, ENC, 1e5))
+    with pytest.raises(OptimizerError, match="not a fidelity below the top"):  # an explicit low fidelity
+        run_optimizer(get_optimizer("lce:re")(ENC, seed=0, lce_low="12"), Oracle(single, ENC, 1e5))
     with pytest.raises(OptimizerError, match="not a fidelity below the top"):
         run_optimizer(get_optimizer("lce:re")(ENC, seed=0, lce_low="200"), Oracle(load_benchmark("nb201-cifar10-mf"),
                                                                                    ENC, 1e5))
     with pytest.raises(OptimizerError, match="lce_top_fraction"):
         get_optimizer("lce:re")(ENC, seed=0, lce_top_fraction=0)
+
+
+@pytest.mark.parametrize("name", ["re", "de"])
+def test_lce_on_a_single_budget_table_is_the_wrapped_optimizer(name: str) -> None:
+    """No low fidelity to stop at (one budget, no halfway points): every proposal is trained fully, so the run is the
+    wrapped optimizer's own, sequentially and with workers."""
+    from nasbench_bench.simulator import EventSimulation
+
+    single = load_benchmark("nb201-cifar10-12ep")
+    plain = run_optimizer(get_optimizer(name)(ENC, seed=3), Oracle(single, ENC, 2e4, seed=3))
+    wrapped = run_optimizer(get_optimizer(f"lce:{name}")(ENC, seed=3), Oracle(single, ENC, 2e4, seed=3))
+    assert len(plain) > 20
+    assert plain.row.tolist() == wrapped.row.tolist() and plain.time.tolist() == wrapped.time.tolist()
+    runs = [EventSimulation(get_optimizer(n)(ENC, seed=3), Oracle(single, ENC, 2e4, seed=3), 3).run()
+            for n in (name, f"lce:{name}")]
+    assert runs[0].row.tolist() == runs[1].row.tolist() and runs[0].start.tolist() == runs[1].start.tolist()
 
 
 # -- behaviour on real data --------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _tables import toy_table
+from _tables import toy_table, with_proxy
 
 from nasbench_bench import optimizer as optmod
 from nasbench_bench.nb201.encoding import EncodingNB201
@@ -22,16 +22,36 @@ from nasbench_bench.table import Table
 TESTS = Path(__file__).parent
 ENC = EncodingNB201()
 BUDGET = 3e4  # ~25 evaluations on the toy table: enough to leave every optimizer's initial phase
-NAMES = sorted(BUILTINS) + ["lce:re", "lce:rs"]  # + parametrized wrappers (optimizer.FACTORIES)
+NAMES = sorted(BUILTINS) + [  # + parametrized wrappers (optimizer.FACTORIES)
+    "lce:re", "lce:rs", "lce:bananas", "lce:de", "zc:re", "zc:bananas", "zc:rs",
+    "scalarize:re", "scalarize:tpe", "scalarize:optuna-tpe"]
+# These run on a Pareto problem (nasbench_bench.problems), so their decisions depend on the objectives they see:
+MO_NAMES = frozenset({"mo-rs", "mo-re", "optuna-nsga2", "optuna-nsga3", "optuna-motpe", "scalarize:re",
+                      "scalarize:tpe", "scalarize:optuna-tpe"})
+
+
+def with_latency(table: Table) -> Table:
+    """The toy table with a TEST-ONLY latency column (a function of the cell's ops; the toy table is synthetic)."""
+    lat = np.array([1.0 + sum(int(c) for c in cid.decode()) for cid in table.cell_ids])
+    return dataclasses.replace(table, columns={**table.columns, "latency": lat})
+
+
+def make_oracle(table: Table, name: str, seed: int, budget: float) -> Oracle:
+    if name not in MO_NAMES:
+        return Oracle(table, ENC, budget, seed=seed)
+    from nasbench_bench.problems import Problem, ProblemOracle
+
+    t = with_latency(table)
+    return ProblemOracle(t, ENC, budget, seed=seed, problem=Problem.parse("pareto:latency").bind(t))
 
 
 @pytest.fixture(scope="module")
 def table() -> Table:
-    return toy_table()
+    return with_proxy(toy_table())  # synthetic proxy columns for the zc: wrappers
 
 
 def _run(table: Table, name: str, seed: int, budget: float = BUDGET):
-    oracle = Oracle(table, ENC, budget, seed=seed)
+    oracle = make_oracle(table, name, seed, budget)
     return run_optimizer(get_optimizer(name)(ENC, seed=seed), oracle)
 
 
@@ -42,14 +62,14 @@ def _key(tr) -> list:
 _SCRIPT = """
 import json, sys
 sys.path.insert(0, {tests!r})
-from _tables import toy_table
+from _tables import toy_table, with_proxy
+from test_optimizers import make_oracle
 from nasbench_bench.nb201.encoding import EncodingNB201
 from nasbench_bench.optimizer import get_optimizer, run_optimizer
-from nasbench_bench.oracle import Oracle
-t, enc = toy_table(), EncodingNB201()
+t, enc = with_proxy(toy_table()), EncodingNB201()
 out = {{}}
 for name in {names!r}:
-    tr = run_optimizer(get_optimizer(name)(enc, seed=7), Oracle(t, enc, {budget!r}, seed=7))
+    tr = run_optimizer(get_optimizer(name)(enc, seed=7), make_oracle(t, name, 7, {budget!r}))
     out[name] = [tr.row.tolist(), tr.trial.tolist(), tr.budget.tolist(), tr.time.tolist()]
 print(json.dumps(out))
 """

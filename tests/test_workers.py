@@ -41,7 +41,7 @@ def _same(a: Any, b: Any) -> bool:
 
 # -- K = 1 -----------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["rs", "re", "reinforce", "tpe", "smac", "hb", "bohb", "asha", "ls", "optuna-tpe",
-                                  "lce:re", "lce:rs"])
+                                  "lce:re", "lce:rs", "bananas", "lce:bananas"])
 def test_parallel_form_with_one_worker_is_the_sequential_run(toy: Table, name: str) -> None:
     """Each built-in's ask/tell form, driven by the event loop with K = 1, reproduces its sequential run()."""
     budget = 3e4
@@ -270,7 +270,7 @@ class Ledger:
         self.inner.tell(req, ev)
 
 
-PARALLEL_NAMES = sorted(BUILTINS) + ["lce:re", "lce:tpe"]
+PARALLEL_NAMES = sorted(BUILTINS) + ["lce:re", "lce:tpe", "lce:bananas", "lce:de"]
 
 
 @pytest.mark.parametrize("name", PARALLEL_NAMES)

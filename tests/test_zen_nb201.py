@@ -105,7 +105,8 @@ def test_zen_columns_on_every_real_nb201_table(dataset: str, raw: dict[str, dict
     sample = [ids[i] for i in rng.choice(len(ids), 10, replace=False)] + ["000000", "444444", "123412"]
     for name in (f"nb201-{dataset}", f"nb201-{dataset}-12ep", f"nb201-{dataset}-mf"):
         t = load_benchmark(name)
-        assert set(t.columns) == {"zen_score", "zen_time"} == set(t.meta["columns"])
+        # the zero-cost proxy and the cost objectives (latency, params: nasbench_bench.problems), each described
+        assert set(t.columns) == {"zen_score", "zen_time", "latency", "params"} == set(t.meta["columns"])
         for cid in sample:
             r = t.row(cid)
             assert t.columns["zen_score"][r] == entries[cid]["zen"]["score"]
@@ -137,7 +138,7 @@ def test_columns_leave_the_rest_of_the_tables_unchanged(cache: Path) -> None:
 
     t = load_nb201("cifar100", cache=cache)
     assert t.n_cells == 15_625 and t.score_metric == "validation" and t.test_acc is None
-    assert set(t.columns) == {"zen_score", "zen_time"}
+    assert set(t.columns) == {"zen_score", "zen_time", "latency", "params"}  # + the cost objectives
     assert (cache / zc.CACHE_SUBDIR / store.MANIFEST).is_file()
 
 

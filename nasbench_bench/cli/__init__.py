@@ -97,11 +97,12 @@ def user_errors() -> tuple[type[BaseException], ...]:
     from nasbench_bench.nb101.spec import InvalidSpecError, OutOfDomainError
     from nasbench_bench.nb101.tfrecord import CorruptRecordError
     from nasbench_bench.optimizer import OptimizerError
+    from nasbench_bench.problems import ProblemError
     from nasbench_bench.runner import RunnerError
     from nasbench_bench.store import DataFormatError
 
     return (UsageError, ExperimentError, BenchmarkDataError, DataFormatError, CorruptRecordError, OptimizerError,
-            RunnerError, LockBusy, DownloadError, InvalidSpecError, OutOfDomainError, FileNotFoundError,
+            RunnerError, LockBusy, DownloadError, ProblemError, InvalidSpecError, OutOfDomainError, FileNotFoundError,
             NotADirectoryError, IsADirectoryError, PermissionError, FileExistsError)
 
 

@@ -22,6 +22,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "optuna": ("perf.optuna", "per-suggestion overhead of the Optuna adapter vs a bare ask/tell loop"),
     "registry": ("perf.registry", "every built-in on every benchmark of a suite (the registry's acceptance loop)"),
     "tables": ("perf.tables", "per benchmark: first conversion, cached load, cost per evaluation vs NB201"),
+    "bananas": ("perf.bananas", "BANANAS' per-suggestion cost: ensemble fit, candidates, acquisition"),
 }
 
 

@@ -118,28 +118,66 @@ def cmd_plot(args: argparse.Namespace) -> int:
         ranks = A.average_rank(prep, grid)
         counts = prep.runs.groupby("optimizer").size()
         n = f"{counts.iloc[0]} runs per optimizer" if counts.nunique() == 1 else f"{len(prep.runs)} runs"
-        title = f"{item.benchmark}: {n}, budget {item.budget_text}"
+        problem = "" if item.problem == "single" else f" [{item.problem}]"
+        title = f"{item.benchmark}{problem}: {n}, budget {item.budget_text}"
         stem = out_dir / _safe(item.benchmark)
         note = "; ".join(item.derived)
         paths = plots.plot_figure7(curves, ecdf, title, stem.with_name(stem.name + "_figure7"),
-                                   score_metric=item.score_metric, synthetic=item.synthetic, band=args.band,
+                                   score_metric=item.regret_name, synthetic=item.synthetic, band=args.band,
                                    time_note=note, time_unit=item.time_unit)
         paths += plots.plot_ranks(ranks, f"{title}: average rank", stem.with_name(stem.name + "_ranks"),
-                                  score_metric=item.score_metric, synthetic=item.synthetic, time_note=note,
+                                  score_metric=item.regret_name, synthetic=item.synthetic, time_note=note,
                                   time_unit=item.time_unit)
         if A.has_several_workers(curves):  # runs with several numbers of simulated workers: regret vs K, speed-up
             wcurves = A.workers_curves(curves)
             speed = A.speedup_table(wcurves)
             paths += plots.plot_workers(wcurves, speed, f"{title}: parallel workers",
-                                        stem.with_name(stem.name + "_workers"), score_metric=item.score_metric,
+                                        stem.with_name(stem.name + "_workers"), score_metric=item.regret_name,
                                         synthetic=item.synthetic, time_note=note, time_unit=item.time_unit)
         for note in item.notes:
             print(f"note ({item.benchmark}): {note}")
         for p in paths:
             print(p)
+    for p in plot_problems(args, out_dir):
+        print(p)
     for p in plot_across(args, out_dir):
         print(p)
     return 0
+
+
+def plot_problems(args: argparse.Namespace, out_dir: Path) -> list[Path]:
+    """Figures of multi-objective and constrained runs: empirical attainment surfaces (2-objective Pareto runs)
+    against the table's front, and the fraction of infeasible evaluations (constrained runs)."""
+    from nasbench_bench import mo_analysis as M
+    from nasbench_bench import plots
+
+    paths: list[Path] = []
+    for item in M.load_problem_runs(args.results, args.benchmark):
+        kind = item.problem.partition(":")[0]
+        stem = out_dir / _safe(f"{item.benchmark}_{item.problem}").strip("_")
+        synthetic = "toy" in item.benchmark or "synthetic" in item.benchmark
+        counts = {o: sum(1 for x, _, _ in item.runs if x == o) for o in item.optimizers}
+        if kind == "pareto" and len(item.costs) == 1:
+            cost = item.costs[0]
+            surfaces = {o: M.attainment_surfaces([M.attained_front(df, item.costs) for x, _, df in item.runs
+                                                  if x == o]) for o in item.optimizers}
+            front = M.true_front(item.benchmark, item.problem)
+            metric = item.summary.get("objectives_order", ["metric"])[0]
+            fig = plots.attainment_figure(
+                surfaces, front, f"{item.benchmark}: {item.problem}, empirical attainment surfaces (final fronts, "
+                f"table score of the cells chosen on what the search saw)", metric=f"{metric} (table score)",
+                cost=cost, cost_unit=str(item.summary.get("short_units", {}).get(cost, "")), n_runs=counts,
+                synthetic=synthetic, log_cost=cost in ("params", "flops"))
+            paths += plots.save_figure(fig, stem.with_name(stem.name + "_attainment"), item.benchmark)
+        elif kind == "pareto":
+            print(f"note ({item.benchmark}): {item.problem} has 3 objectives: attainment surfaces are drawn for 2 only "
+                  "(its hypervolume-regret curves are in the figure7 plot)")
+        if kind == "constrained":
+            summary = M.infeasible_summary(M.infeasible_fractions(item))
+            fig = plots.infeasible_figure(summary, f"{item.benchmark}: {item.problem}: infeasible evaluations",
+                                          synthetic=synthetic)
+            paths += plots.save_figure(fig, stem.with_name(stem.name + "_infeasible"), item.benchmark)
+    return paths
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -147,7 +185,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(f"=== {item.benchmark} ===")
         if item.synthetic:
             print("*** SYNTHETIC DATA: these numbers do not describe the real benchmark ***")
-        print(f"measured: {A.describe_metric(item.score_metric)}")
+        print(f"measured: {A.describe_problem(item.problem, item.score_metric)}")
         print(f"metric: {item.metric}; clock: {COST_TEXT.get(item.cost_model, item.cost_model)}")
         if args.at is not None:
             when = f"at t = {args.at:.4g} {'s' if item.time_unit == 'seconds' else 'evaluations'}"
@@ -173,6 +211,14 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(f"Paired Wilcoxon signed-rank tests on final regret (paired by seed, two-sided, Holm-corrected "
               f"over {len(tests)} pairs; median_diff = median(a - b); better shown when p_holm < 0.05)")
         print(A.format_table(tests.drop(columns="benchmark")))
+        if item.problem.startswith("constrained"):
+            from nasbench_bench import mo_analysis as M
+
+            for pr in M.load_problem_runs(args.results, item.benchmark):
+                print()
+                print(f"Infeasible evaluations ({pr.problem}; charged, never the incumbent): mean fraction of each "
+                      "run's valid evaluations, 95% bootstrap CI over runs")
+                print(A.format_table(M.infeasible_summary(M.infeasible_fractions(pr))))
         print()
     report_across(args)
     return 0

@@ -83,6 +83,11 @@ def register(subparsers: Any) -> None:
                    help="simulated parallel workers per run, 1-4096 (default 1: the sequential protocol). K > 1: "
                         "K workers share one simulated clock, results arrive in time order; part of the run's "
                         "setting")
+    p.add_argument("--problem", metavar="SPEC",
+                   help="what to optimise (default single): 'constrained:latency<=0.02' (or <=25%%: a percentile of "
+                        "the table), 'mnasnet:latency=0.02[:soft|:hard|:alpha=A,beta=B]' (MnasNet reward), "
+                        "'pareto:latency[,params]' (hypervolume regret); objectives are the table's real columns, "
+                        "see docs/multi-objective.md")
     p.add_argument("--name", help="experiment name (default: the file's stem, or the benchmark)")
     p.add_argument("--data", help="NAS-Bench-101 data: .tfrecord file or converted cache dir "
                    "(else $NASBENCH_BENCH_NB101)")
@@ -114,6 +119,7 @@ def _build_experiment(args: argparse.Namespace) -> Any:
         "name": args.name,
         "plugins": args.plugin,
         "workers": args.workers,
+        "problem": args.problem,
     }
     limits = {"invalid_streak": args.limit_invalid_streak, "evaluations": args.limit_evaluations,
               "wall_clock": args.run_timeout}

