@@ -72,14 +72,14 @@ TOML_BLOCKS = [(p.name, b) for p in PAGES for b in blocks(p, "toml")]
 
 @pytest.mark.parametrize(("page", "text"), TOML_BLOCKS, ids=[f"{p}:{i}" for i, (p, _) in enumerate(TOML_BLOCKS)])
 def test_toml_blocks_build_experiments(page: str, text: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A whole experiment file builds as it is; an ``[[optimizers]]`` fragment builds inside a minimal one."""
+    """A whole experiment file builds as it is; a fragment (``[[optimizers]]``, ``[problem]``) inside a minimal one."""
     import tomllib
 
     from nasbench_bench.experiment import Experiment
 
     raw = tomllib.loads(text)
     if "seeds" not in raw:
-        raw = {"benchmark": "nb201-cifar10", "seeds": "0", "time_budget": 1e4, **raw}
+        raw = {"benchmark": "nb201-cifar10", "seeds": "0", "time_budget": 1e4, "optimizers": ["rs"], **raw}
     monkeypatch.chdir(ROOT)
     exp = Experiment.from_dict({k: v for k, v in raw.items() if k != "plugins"}, source=page)
     assert exp.n_runs >= 1 and exp.optimizers
