@@ -86,17 +86,23 @@ def test_toml_blocks_build_experiments(page: str, text: str, monkeypatch: pytest
 
 
 def shell_commands(text: str) -> list[list[str]]:
-    """The ``nasbench-bench`` invocations of a bash block (continuations joined, loops' ``$k`` set to 1)."""
+    """The ``nasbench-bench`` invocations of a bash block (continuations joined, loops' ``$k`` set to 1; each
+    command cut at a redirection, pipe or ``&&``)."""
     text = text.replace("\\\n", " ")
     out = []
     for line in text.splitlines():
-        line = line.split(" #", 1)[0].strip().replace("$k", "1")
-        for part in line.split("&&"):
-            words = shlex.split(part)
-            while words and "=" in words[0] and not words[0].startswith("-"):
-                words = words[1:]  # VAR=value prefixes
-            if words and words[0].endswith("nasbench-bench"):
-                out.append(words[1:])
+        lexer = shlex.shlex(line.replace("$k", "1"), posix=True, punctuation_chars=True)
+        lexer.whitespace_split, lexer.commenters = True, "#"
+        words: list[str] = []
+        for token in [*lexer, "&&"]:
+            if token in ("&&", "||", ";", "|", ">", ">>", "<", "&"):
+                while words and "=" in words[0] and not words[0].startswith("-"):
+                    words = words[1:]  # VAR=value prefixes
+                if words and words[0].endswith("nasbench-bench"):
+                    out.append(words[1:])
+                words = [] if token != ">" and token != ">>" else ["<redirect>"]
+            elif words[:1] != ["<redirect>"]:
+                words.append(token)
     return out
 
 
