@@ -11,7 +11,7 @@ def register(subparsers: Any) -> None:
         "benchmarks", help="list the registered benchmarks: domain, size, metric, what the search sees, regret, cost",
         description="List the registered benchmarks (loading each table once; the first use converts its data).")
     p.add_argument("--suite", default=None, help="only this suite's benchmarks (e.g. real, nb201, tnb101-micro)")
-    p.add_argument("--markdown", action="store_true", help="print a Markdown table (the README's benchmark table)")
+    p.add_argument("--markdown", action="store_true", help="print a Markdown table (the one in docs/benchmarks.md)")
     p.set_defaults(func=main)
 
 
