@@ -20,9 +20,10 @@ It reads the file in large blocks and works on all the records of a block at onc
 * cells: the first record of each hash gives its adjacency, operations and parameter count (as the official
   API); with ``verify_hashes`` every cell's stored hash is checked against the official module hash of its
   stored spec: looked up in the enumerated search space (:mod:`~nasbench_bench.nb101.space`, whose 423,624
-  hashes were computed with the same :func:`~nasbench_bench.nb101.spec.hash_module` when it was built), or
-  computed directly for a cell the space cannot vouch for (a stored graph that is not pruned, has more than 9
-  edges, or labels outside the space). A large file starts building the space in a separate process, in
+  hashes come from the package's sha256-checked table made with the same
+  :func:`~nasbench_bench.nb101.spec.hash_module`, :mod:`~nasbench_bench.nb101.space_hashes`), or computed
+  directly for a cell the space cannot vouch for (a stored graph that is not pruned, has more than 9 edges, or
+  labels outside the space). A large file starts building the space (about 2 s) in a separate process, in
   parallel with the parse, when it is not built yet.
 """
 
