@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -293,3 +294,23 @@ def test_space_built_in_parallel_when_missing(nb101_full_file, monkeypatch, capl
         assert "0 computed" in caplog.text
     else:
         assert "building the search space failed (exit code 1: no room)" in caplog.text and "0 against" in caplog.text
+
+
+def test_the_space_build_process_imports_this_package(tmp_path, monkeypatch):
+    """``python -c`` puts the working directory first on sys.path: a checkout of another nasbench_bench there must
+    not be the one that builds the space."""
+    import nasbench_bench
+
+    decoy = tmp_path / "nasbench_bench"
+    decoy.mkdir()
+    (decoy / "__init__.py").write_text("raise SystemExit(3)\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NASBENCH_BENCH_CACHE", "rel-cache")  # relative: still this directory's cache
+    expect = str(Path(nasbench_bench.__file__).resolve())
+    code = ("import os, sys, nasbench_bench; from pathlib import Path; "
+            f"ok = str(Path(nasbench_bench.__file__).resolve()) == {expect!r} and "
+            f"os.environ['NASBENCH_BENCH_CACHE'] == {str(tmp_path / 'rel-cache')!r}; sys.exit(0 if ok else 4)")
+    monkeypatch.setattr(fastread, "_BUILD_SPACE", ("-c", code))
+    proc, err = fastread._start_space_build()
+    assert proc.wait() == 0
+    err.close()

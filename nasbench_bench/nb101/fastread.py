@@ -341,12 +341,16 @@ _BUILD_SPACE = ("-c", "from nasbench_bench.nb101.space import SearchSpace; Searc
 
 def _start_space_build() -> tuple[subprocess.Popen, Any]:
     import nasbench_bench
+    from nasbench_bench.paths import CACHE_ENV, cache_dir
 
     env = dict(os.environ)
     root = str(Path(nasbench_bench.__file__).resolve().parents[1])  # the same nasbench_bench as this process
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    env[CACHE_ENV] = str(cache_dir().resolve())
     err = tempfile.TemporaryFile()
-    return subprocess.Popen([sys.executable, *_BUILD_SPACE], env=env, stdin=subprocess.DEVNULL,
+    # run in ``root``: ``python -c`` puts the working directory first on sys.path, before PYTHONPATH (another
+    # checkout of the package there would otherwise be imported)
+    return subprocess.Popen([sys.executable, *_BUILD_SPACE], env=env, cwd=root, stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=err), err
 
 
