@@ -314,3 +314,33 @@ def test_the_space_build_process_imports_this_package(tmp_path, monkeypatch):
     proc, err = fastread._start_space_build()
     assert proc.wait() == 0
     err.close()
+
+
+@pytest.mark.parametrize("tampered", [False, True])
+def test_fresh_machine_builds_the_space_from_the_shipped_table(tmp_path, monkeypatch, caplog, base_records, tampered):
+    """No space in the cache: a (large) file's conversion builds it in a parallel process from the shipped hash
+    table (a few seconds, not stubbed) and checks every cell against it; a record with a wrong hash is refused."""
+    from nasbench_bench import store
+    from nasbench_bench.nb101 import space as space_mod
+
+    cache = tmp_path / "empty-cache"
+    monkeypatch.setenv("NASBENCH_BENCH_CACHE", str(cache))
+    monkeypatch.setattr(space_mod, "_SPACE", None)
+    monkeypatch.setattr(fastread, "_SPACE_MIN_BYTES", 0)
+    recs = [list(r) for r in base_records[:400]]
+    if tampered:
+        bad = recs[123][0]
+        wrong = ("0" if bad[0] != "0" else "1") + bad[1:]
+        for r in recs:
+            if r[0] == bad:
+                r[0] = wrong
+    path = _write(tmp_path / "f.tfrecord", recs)
+    with caplog.at_level("INFO", logger="nasbench_bench.nb101.fastread"):
+        if tampered:
+            with pytest.raises(DataFormatError, match=f"stored hash {wrong} but the stored spec hashes to {bad}"):
+                fastread.read_tfrecord_fast(path)
+        else:
+            _same(path)
+            assert "0 computed" in caplog.text
+    assert "building the NAS-Bench-101 search space" in caplog.text
+    assert (store.existing_cache(cache / space_mod.CACHE_SUBDIR) or {}).get("hashes") == "shipped"
