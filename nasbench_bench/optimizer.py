@@ -270,6 +270,35 @@ def _from_factory(prefix: str, argument: str) -> type[Optimizer]:
     return cls
 
 
+def inner_optimizer(prefix: str, argument: str) -> type[Optimizer]:
+    """The optimizer a wrapper ``prefix:argument`` wraps (``OptimizerError`` naming the form if unknown)."""
+    try:
+        return get_optimizer(argument)
+    except KeyError as exc:
+        raise OptimizerError(f"{prefix}:{argument}: {exc.args[0]}") from None
+
+
+def wrapper_class(prefix: str, base: type[Optimizer], own_defaults: Mapping[str, Any], inner: type[Optimizer],
+                  argument: str, doc: str, **attributes: Any) -> type[Optimizer]:
+    """The class of ``prefix:argument``: a subclass of the wrapper ``base`` around ``inner``, named
+    ``prefix-<inner>``, with the wrapper's hyperparameters beside the inner one's (a name clash is refused).
+    ``doc`` may use ``{label}``; ``attributes`` override the class attributes taken from ``inner``."""
+    clash = sorted(set(inner.defaults) & set(own_defaults))
+    if clash:
+        raise OptimizerError(f"{prefix}:{argument}: hyperparameter names {clash} clash with {prefix}'s own")
+    label = inner.name or argument.replace(":", "-")
+    return type(f"{base.__name__}_{label}", (base,), {
+        "name": f"{prefix}-{label}",
+        "inner": inner,
+        "defaults": {**own_defaults, **inner.defaults},
+        "needs_fixed_hashseed": inner.needs_fixed_hashseed,
+        "pending_asks": inner.pending_asks,
+        "__doc__": doc.format(label=repr(label)),
+        "__module__": base.__module__,
+        **attributes,
+    })
+
+
 def import_path(cls: type[Optimizer]) -> str:
     """What a worker passes to :func:`get_optimizer` to get ``cls`` again (``module:Class`` or ``prefix:arg``)."""
     return cls.__dict__.get("import_path") or f"{cls.__module__}:{cls.__qualname__}"

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from nasbench_bench.optimizer import Optimizer, OptimizerError, get_optimizer
+from nasbench_bench.optimizer import Optimizer, OptimizerError, inner_optimizer, wrapper_class
 from nasbench_bench.oracle import Evaluation, Fidelity, Oracle
 from optimizers._multifidelity import continues
 
@@ -257,23 +257,9 @@ def _warn_no_low(name: str, oracle: Oracle) -> None:
 @cache
 def make_lce(argument: str) -> type[Optimizer]:
     """The class of ``lce:<argument>``: :class:`LCE` around the single-fidelity optimizer ``argument``."""
-    try:
-        inner = get_optimizer(argument)
-    except KeyError as exc:
-        raise OptimizerError(f"lce:{argument}: {exc.args[0]}") from None
+    inner = inner_optimizer("lce", argument)
     if inner.multi_fidelity:
         raise OptimizerError(f"lce:{argument}: {inner.name or argument!r} is multi-fidelity; LCE wraps "
                              "single-fidelity optimizers")
-    clash = sorted(set(inner.defaults) & set(LCE_DEFAULTS))
-    if clash:
-        raise OptimizerError(f"lce:{argument}: hyperparameter names {clash} clash with LCE's own")
-    label = inner.name or argument.replace(":", "-")
-    return type(f"LCE_{label}", (LCE,), {
-        "name": f"lce-{label}",
-        "inner": inner,
-        "defaults": {**LCE_DEFAULTS, **inner.defaults},
-        "needs_fixed_hashseed": inner.needs_fixed_hashseed,
-        "pending_asks": inner.pending_asks,
-        "__doc__": f"LCE around {label!r} (see :class:`optimizers.lce.LCE`).",
-        "__module__": __name__,
-    })
+    return wrapper_class("lce", LCE, LCE_DEFAULTS, inner, argument,
+                         "LCE around {label} (see :class:`optimizers.lce.LCE`).")

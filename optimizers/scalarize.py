@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from nasbench_bench.optimizer import Optimizer, OptimizerError, get_optimizer
+from nasbench_bench.optimizer import Optimizer, OptimizerError, inner_optimizer, wrapper_class
 from nasbench_bench.oracle import Evaluation, Oracle
 from nasbench_bench.problems import READS_VALID_ACC
 
@@ -126,26 +126,12 @@ class Scalarize(Optimizer):
 @cache
 def make_scalarize(argument: str) -> type[Optimizer]:
     """The class of ``scalarize:<argument>``: :class:`Scalarize` around the single-objective optimizer ``argument``."""
-    try:
-        inner = get_optimizer(argument)
-    except KeyError as exc:
-        raise OptimizerError(f"scalarize:{argument}: {exc.args[0]}") from None
+    inner = inner_optimizer("scalarize", argument)
     if inner.multi_fidelity:
         raise OptimizerError(f"scalarize:{argument}: {inner.name or argument!r} is multi-fidelity; the scalarisation "
                              "wraps single-fidelity optimizers")
     if (inner.name or argument) in READS_VALID_ACC:
         raise OptimizerError(f"scalarize:{argument}: {inner.name or argument!r} reads the validation value directly, "
                              "so a scalarisation would not reach it")
-    clash = sorted(set(inner.defaults) & set(SCALARIZE_DEFAULTS))
-    if clash:
-        raise OptimizerError(f"scalarize:{argument}: hyperparameter names {clash} clash with the wrapper's own")
-    label = inner.name or argument.replace(":", "-")
-    return type(f"Scalarize_{label}", (Scalarize,), {
-        "name": f"scalarize-{label}",
-        "inner": inner,
-        "defaults": {**SCALARIZE_DEFAULTS, **inner.defaults},
-        "needs_fixed_hashseed": inner.needs_fixed_hashseed,
-        "pending_asks": inner.pending_asks,
-        "__doc__": f"Random Chebyshev scalarisation around {label!r} (see :class:`optimizers.scalarize.Scalarize`).",
-        "__module__": __name__,
-    })
+    return wrapper_class("scalarize", Scalarize, SCALARIZE_DEFAULTS, inner, argument,
+                         "Random Chebyshev scalarisation around {label} (see :class:`optimizers.scalarize.Scalarize`).")

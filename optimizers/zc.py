@@ -17,7 +17,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from nasbench_bench.optimizer import Optimizer, OptimizerError, check_number, get_optimizer
+from nasbench_bench.optimizer import (
+    Optimizer,
+    OptimizerError,
+    check_number,
+    inner_optimizer,
+    wrapper_class,
+)
 from nasbench_bench.oracle import Oracle, cell_rows
 
 __all__ = ["ZC", "ZC_DEFAULTS", "make_zc"]
@@ -131,23 +137,10 @@ class ZC(Optimizer):
 @cache
 def make_zc(argument: str) -> type[Optimizer]:
     """The class of ``zc:<argument>``: :class:`ZC` around the optimizer ``argument``."""
-    try:
-        inner = get_optimizer(argument)
-    except KeyError as exc:
-        raise OptimizerError(f"zc:{argument}: {exc.args[0]}") from None
+    inner = inner_optimizer("zc", argument)
     if not callable(getattr(inner, "set_initial", None)):
         raise OptimizerError(f"zc:{argument}: {inner.name or argument!r} cannot start from given configurations "
                              "(it has no set_initial); zc: wraps re, rs and bananas")
-    clash = sorted(set(inner.defaults) & set(ZC_DEFAULTS))
-    if clash:
-        raise OptimizerError(f"zc:{argument}: hyperparameter names {clash} clash with zc's own")
-    label = inner.name or argument.replace(":", "-")
-    return type(f"ZC_{label}", (ZC,), {
-        "name": f"zc-{label}",
-        "inner": inner,
-        "defaults": {**ZC_DEFAULTS, **inner.defaults},
-        "multi_fidelity": inner.multi_fidelity,
-        "needs_fixed_hashseed": inner.needs_fixed_hashseed,
-        "__doc__": f"Zero-cost warm-up around {label!r} (see :class:`optimizers.zc.ZC`).",
-        "__module__": __name__,
-    })
+    return wrapper_class("zc", ZC, ZC_DEFAULTS, inner, argument,
+                         "Zero-cost warm-up around {label} (see :class:`optimizers.zc.ZC`).",
+                         multi_fidelity=inner.multi_fidelity, pending_asks=False)
