@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -293,3 +294,53 @@ def test_space_built_in_parallel_when_missing(nb101_full_file, monkeypatch, capl
         assert "0 computed" in caplog.text
     else:
         assert "building the search space failed (exit code 1: no room)" in caplog.text and "0 against" in caplog.text
+
+
+def test_the_space_build_process_imports_this_package(tmp_path, monkeypatch):
+    """``python -c`` puts the working directory first on sys.path: a checkout of another nasbench_bench there must
+    not be the one that builds the space."""
+    import nasbench_bench
+
+    decoy = tmp_path / "nasbench_bench"
+    decoy.mkdir()
+    (decoy / "__init__.py").write_text("raise SystemExit(3)\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NASBENCH_BENCH_CACHE", "rel-cache")  # relative: still this directory's cache
+    expect = str(Path(nasbench_bench.__file__).resolve())
+    code = ("import os, sys, nasbench_bench; from pathlib import Path; "
+            f"ok = str(Path(nasbench_bench.__file__).resolve()) == {expect!r} and "
+            f"os.environ['NASBENCH_BENCH_CACHE'] == {str(tmp_path / 'rel-cache')!r}; sys.exit(0 if ok else 4)")
+    monkeypatch.setattr(fastread, "_BUILD_SPACE", ("-c", code))
+    proc, err = fastread._start_space_build()
+    assert proc.wait() == 0
+    err.close()
+
+
+@pytest.mark.parametrize("tampered", [False, True])
+def test_fresh_machine_builds_the_space_from_the_shipped_table(tmp_path, monkeypatch, caplog, base_records, tampered):
+    """No space in the cache: a (large) file's conversion builds it in a parallel process from the shipped hash
+    table (a few seconds, not stubbed) and checks every cell against it; a record with a wrong hash is refused."""
+    from nasbench_bench import store
+    from nasbench_bench.nb101 import space as space_mod
+
+    cache = tmp_path / "empty-cache"
+    monkeypatch.setenv("NASBENCH_BENCH_CACHE", str(cache))
+    monkeypatch.setattr(space_mod, "_SPACE", None)
+    monkeypatch.setattr(fastread, "_SPACE_MIN_BYTES", 0)
+    recs = [list(r) for r in base_records[:400]]
+    if tampered:
+        bad = recs[123][0]
+        wrong = ("0" if bad[0] != "0" else "1") + bad[1:]
+        for r in recs:
+            if r[0] == bad:
+                r[0] = wrong
+    path = _write(tmp_path / "f.tfrecord", recs)
+    with caplog.at_level("INFO", logger="nasbench_bench.nb101.fastread"):
+        if tampered:
+            with pytest.raises(DataFormatError, match=f"stored hash {wrong} but the stored spec hashes to {bad}"):
+                fastread.read_tfrecord_fast(path)
+        else:
+            _same(path)
+            assert "0 computed" in caplog.text
+    assert "building the NAS-Bench-101 search space" in caplog.text
+    assert (store.existing_cache(cache / space_mod.CACHE_SUBDIR) or {}).get("hashes") == "shipped"

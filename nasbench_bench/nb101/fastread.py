@@ -20,9 +20,10 @@ It reads the file in large blocks and works on all the records of a block at onc
 * cells: the first record of each hash gives its adjacency, operations and parameter count (as the official
   API); with ``verify_hashes`` every cell's stored hash is checked against the official module hash of its
   stored spec: looked up in the enumerated search space (:mod:`~nasbench_bench.nb101.space`, whose 423,624
-  hashes were computed with the same :func:`~nasbench_bench.nb101.spec.hash_module` when it was built), or
-  computed directly for a cell the space cannot vouch for (a stored graph that is not pruned, has more than 9
-  edges, or labels outside the space). A large file starts building the space in a separate process, in
+  hashes come from the package's sha256-checked table made with the same
+  :func:`~nasbench_bench.nb101.spec.hash_module`, :mod:`~nasbench_bench.nb101.space_hashes`), or computed
+  directly for a cell the space cannot vouch for (a stored graph that is not pruned, has more than 9 edges, or
+  labels outside the space). A large file starts building the space (about 2 s) in a separate process, in
   parallel with the parse, when it is not built yet.
 """
 
@@ -340,12 +341,16 @@ _BUILD_SPACE = ("-c", "from nasbench_bench.nb101.space import SearchSpace; Searc
 
 def _start_space_build() -> tuple[subprocess.Popen, Any]:
     import nasbench_bench
+    from nasbench_bench.paths import CACHE_ENV, cache_dir
 
     env = dict(os.environ)
     root = str(Path(nasbench_bench.__file__).resolve().parents[1])  # the same nasbench_bench as this process
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    env[CACHE_ENV] = str(cache_dir().resolve())
     err = tempfile.TemporaryFile()
-    return subprocess.Popen([sys.executable, *_BUILD_SPACE], env=env, stdin=subprocess.DEVNULL,
+    # run in ``root``: ``python -c`` puts the working directory first on sys.path, before PYTHONPATH (another
+    # checkout of the package there would otherwise be imported)
+    return subprocess.Popen([sys.executable, *_BUILD_SPACE], env=env, cwd=root, stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=err), err
 
 

@@ -3,7 +3,10 @@
 The 423,624 cells are enumerated without hashing every raw encoding: unlabelled pruned graphs are
 canonicalised under permutations of their middle vertices (input and output fixed), each class's
 automorphism group splits the 3^k labellings into orbits, and only one representative per orbit is hashed
-with the official module hash. Cell ``i`` is the cell whose hash has rank ``i`` (hashes sorted ascending).
+with the official module hash. Those 423,624 hashes (about 20 CPU-seconds of md5) ship with the package as a
+sha256-checked table made by this same code (:mod:`~nasbench_bench.nb101.space_hashes`); a build takes them from
+there, re-computes a spread sample with :func:`~nasbench_bench.nb101.spec.hash_module`, and hashes every cell
+itself only if the table is unusable. Cell ``i`` is the cell whose hash has rank ``i`` (hashes sorted ascending).
 
 For :meth:`SearchSpace.index`, every one of the 2^21 raw 7-vertex adjacency codes is pruned and mapped,
 once, to its class and to the vertex correspondence with the class representative; a raw ``(code, ops)``
@@ -56,6 +59,8 @@ RAW_EDGE_POSITIONS: list[tuple[int, int]] = [(i, j) for i in range(MAX_VERTICES)
 N_RAW_CODES = 1 << len(RAW_EDGE_POSITIONS)
 
 CACHE_SUBDIR = "space-v2"
+#: ``0``: build the space by hashing every cell instead of from the shipped table (to measure the difference)
+SHIPPED_HASHES_ENV = "NASBENCH_BENCH_NB101_SHIPPED_HASHES"
 FORMAT_NAME = "nasbench_bench.nb101.space"
 FORMAT_VERSION = 2
 _N_RAW_OPS = 3**5  # raw middle-op labellings of 5 vertices (fits a uint8)
@@ -225,7 +230,18 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
-def _build(progress: bool = False, workers: int | None = None) -> dict[str, np.ndarray]:
+class _Enumeration:
+    """The enumerated cells before hashing: per vertex count its classes, and one row per cell (orbit rep)."""
+
+    def __init__(self, per_v: dict[int, _Classes], cls_off: dict[int, np.ndarray], rep_of: dict[int, np.ndarray],
+                 jobs: list[tuple[int, int, list[int]]], r_n: np.ndarray, r_code: np.ndarray, r_lab: np.ndarray,
+                 offset: int) -> None:
+        self.per_v, self.cls_off, self.rep_of, self.jobs = per_v, cls_off, rep_of, jobs
+        self.r_n, self.r_code, self.r_lab, self.offset = r_n, r_code, r_lab, offset
+
+
+def _enumerate() -> _Enumeration:
+    """Enumerate the 423,624 cells (numpy, no hashing): canonical classes and label-orbit representatives."""
     t0 = time.perf_counter()
     per_v = {n: _Classes(n) for n in range(2, MAX_VERTICES + 1)}
     logger.info(
@@ -236,7 +252,6 @@ def _build(progress: bool = False, workers: int | None = None) -> dict[str, np.n
 
     # global class numbering, label-table offsets and orbit representatives
     cls_off: dict[int, np.ndarray] = {}
-    cls_base: dict[int, int] = {}
     rep_of: dict[int, np.ndarray] = {}  # per n: (C, 3^k) global rep id of each label code
     jobs: list[tuple[int, int, list[int]]] = []
     rep_n: list[np.ndarray] = []
@@ -248,7 +263,6 @@ def _build(progress: bool = False, workers: int | None = None) -> dict[str, np.n
     for n, c in per_v.items():
         n_lab = 3 ** (n - 2)
         n_cls = len(c.rep_codes)
-        cls_base[n] = n_classes
         n_classes += n_cls
         cls_off[n] = offset + n_lab * np.arange(n_cls, dtype=np.int64)
         offset += n_lab * n_cls
@@ -266,13 +280,18 @@ def _build(progress: bool = False, workers: int | None = None) -> dict[str, np.n
             jobs.append((n, int(c.rep_codes[r]), np.nonzero(is_rep[r])[0].tolist()))
     if n_reps != N_CELLS:
         raise RuntimeError(f"search-space enumeration found {n_reps} cells, expected {N_CELLS}")
-    logger.info("%d classes, %d cells; hashing (%.1fs)", n_classes, n_reps, time.perf_counter() - t0)
+    logger.info("%d classes, %d cells (%.1fs)", n_classes, n_reps, time.perf_counter() - t0)
+    return _Enumeration(per_v, cls_off, rep_of, jobs, np.concatenate(rep_n), np.concatenate(rep_code),
+                        np.concatenate(rep_lab), offset)
 
-    # hash the representatives (the slow step), in parallel
+
+def _hash_reps(e: _Enumeration, progress: bool = False, workers: int | None = None) -> np.ndarray:
+    """'S32' module hash of every enumerated cell (enumeration order), computed in ``workers`` processes."""
+    n_reps = len(e.r_n)
     chunks: list[list[tuple[int, int, list[int]]]] = []
     cur: list[tuple[int, int, list[int]]] = []
     size = 0
-    for job in jobs:
+    for job in e.jobs:
         cur.append(job)
         size += len(job[2])
         if size >= 4000:
@@ -301,24 +320,50 @@ def _build(progress: bool = False, workers: int | None = None) -> dict[str, np.n
                 bar.update(len(part))
     if bar is not None:
         bar.close()
-    hashes_unsorted = np.array(results, dtype="S32")
-    r_n = np.concatenate(rep_n)
-    r_code = np.concatenate(rep_code)
-    r_lab = np.concatenate(rep_lab)
-    # cross-check the code -> neighbour-list conversion against the matrix path on a spread sample
-    for i in range(0, n_reps, max(1, n_reps // 300)):
+    return np.array(results, dtype="S32")
+
+
+#: cells whose shipped hash is recomputed with :func:`~nasbench_bench.nb101.spec.hash_module` at every build
+_N_CROSS_CHECK = 1000
+
+
+def _build(progress: bool = False, workers: int | None = None,
+           shipped: bool = True) -> tuple[dict[str, np.ndarray], str]:
+    """The space's arrays and where its hashes came from (``"shipped"`` or ``"computed"``). ``shipped``: take
+    the cells' hashes from the shipped table (:mod:`~nasbench_bench.nb101.space_hashes`, sha256-checked) when it
+    is usable, else compute them."""
+    from nasbench_bench.nb101 import space_hashes
+
+    t0 = time.perf_counter()
+    e = _enumerate()
+    n_reps = len(e.r_n)
+    r_n, r_code, r_lab = e.r_n, e.r_code, e.r_lab
+    per_v, cls_off, rep_of, offset = e.per_v, e.cls_off, e.rep_of, e.offset
+    hashes_unsorted = None
+    if shipped:
+        try:
+            hashes_unsorted = space_hashes.lookup(space_hashes.encode(r_n, r_code, r_lab))
+            logger.info("took the %d cells' hashes from the shipped table (sha256 checked)", n_reps)
+        except store.DataFormatError as exc:
+            logger.warning("%s; computing the hashes instead", exc)
+    source = "shipped" if hashes_unsorted is not None else "computed"
+    if hashes_unsorted is None:
+        hashes_unsorted = _hash_reps(e, progress=progress, workers=workers)
+    # cross-check against the matrix path of spec.hash_module on a spread sample (of the shipped table: a check
+    # that the hash function and the enumeration still agree with the table)
+    for i in range(0, n_reps, max(1, n_reps // _N_CROSS_CHECK)):
         n = int(r_n[i])
         labels = [_LABEL_INPUT] + [(int(r_lab[i]) // 3**m) % 3 for m in range(n - 2)] + [_LABEL_OUTPUT]
         ref = hash_module(_code_to_matrix(int(r_code[i]), n), labels)
         if ref.encode("ascii") != hashes_unsorted[i]:
-            raise RuntimeError(f"hash from the edge code disagrees with spec.hash_module on cell {i}")
+            raise RuntimeError(f"the {source} hash of cell {i} disagrees with spec.hash_module")
     order = np.argsort(hashes_unsorted, kind="stable")
     hashes = hashes_unsorted[order]
     if np.any(hashes[1:] == hashes[:-1]):
         raise RuntimeError("module hashes are not distinct across the enumerated cells")
     rank = np.empty(n_reps, dtype=np.int64)
     rank[order] = np.arange(n_reps)
-    logger.info("hashed %d cells (%.1fs)", n_reps, time.perf_counter() - t0)
+    logger.info("hashes of %d cells (%s) checked distinct (%.1fs)", n_reps, source, time.perf_counter() - t0)
 
     # per-cell arrays in index order
     num_vertices = r_n[order]
@@ -381,7 +426,7 @@ def _build(progress: bool = False, workers: int | None = None) -> dict[str, np.n
         maplab[used] += (rdig[:, srcs[used, m]].T * 3**m).astype(np.uint8)
     raw_packed = np.where(raw_off >= 0, (raw_off << _MAP_BITS) | map_id, -1).astype(np.int64)
     logger.info("built the search space in %.1fs", time.perf_counter() - t0)
-    return {
+    arrays = {
         "hashes": hashes,
         "num_vertices": num_vertices.astype(np.uint8),
         "matrices": matrices,
@@ -390,6 +435,7 @@ def _build(progress: bool = False, workers: int | None = None) -> dict[str, np.n
         "maplab": maplab,
         "celltable": celltable,
     }
+    return arrays, source
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -424,10 +470,14 @@ class SearchSpace:
     def load(cls, cache: str | Path | None = None, progress: bool = False, workers: int | None = None) -> SearchSpace:
         """Load the space from ``cache_dir(cache)/space-v2/`` (memory-mapped), building it first if needed.
 
-        ``workers`` (default: up to 2) processes hash the cells during a build.
+        A build takes the cells' hashes from the shipped table (:mod:`~nasbench_bench.nb101.space_hashes`,
+        sha256-checked); if that is unusable (or ``$NASBENCH_BENCH_NB101_SHIPPED_HASHES`` is ``0``, a benchmark
+        seam), ``workers`` (default: up to 2) processes compute them.
         """
-        def build() -> tuple[dict[str, np.ndarray], dict[str, int]]:
-            return _build(progress=progress, workers=workers), {"n_cells": N_CELLS}
+        def build() -> tuple[dict[str, np.ndarray], dict[str, object]]:
+            shipped = os.environ.get(SHIPPED_HASHES_ENV, "1") != "0"
+            arrays, source = _build(progress=progress, workers=workers, shipped=shipped)
+            return arrays, {"n_cells": N_CELLS, "hashes": source}
 
         arrays, _ = store.cached(
             cache_dir(cache) / CACHE_SUBDIR, build, fmt=FORMAT_NAME, version=FORMAT_VERSION, mmap=True,
