@@ -56,15 +56,29 @@ def markdown() -> str:
     """The reference page's text."""
     from nasbench_bench.cli import build_parser
 
-    old = os.environ.get("COLUMNS")
+    old, cpu_count = os.environ.get("COLUMNS"), os.cpu_count
     os.environ["COLUMNS"] = "110"  # argparse wraps usage lines to the terminal: a fixed width, a stable page
+    os.cpu_count = lambda: _Cores(1)  # defaults computed from the machine read as what they are, on every machine
     try:
         return _markdown(build_parser())
     finally:
+        os.cpu_count = cpu_count
         if old is None:
             del os.environ["COLUMNS"]
         else:
             os.environ["COLUMNS"] = old
+
+
+class _Cores(int):
+    """A default taken from ``os.cpu_count()``, written as such on the page."""
+
+    def __str__(self) -> str:
+        return "the number of cores"
+
+    __repr__ = __str__
+
+    def __format__(self, spec: str) -> str:
+        return str(self)
 
 
 def _markdown(root: argparse.ArgumentParser) -> str:
