@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 _RANDOM_SORTED = "Acquisition Function Maximizer: Random Search (sorted)"
 _RANDOM = "Acquisition Function Maximizer: Random Search"
 _LOCAL = "Acquisition Function Maximizer: Local Search"
+_VECTOR = operator.attrgetter("_vector")  # what ``Configuration.get_array()`` returns (ConfigSpace 1.2.2)
 #: SMAC's ``smac.utils.configspace.get_one_exchange_neighbourhood`` partial fixes these
 _NUM_NEIGHBORS = 8
 
@@ -411,13 +412,37 @@ class HashedConfiguration(Configuration):
 
     def __str__(self) -> str:
         if self._str is None:
-            self._str = super().__str__()
+            lines = _categorical_lines(self.config_space) if self._values is None else None
+            if lines is None:
+                self._str = super().__str__()
+            else:  # Configuration.__str__ of the values the vector's choice indices give
+                self._str = "\n".join(["Configuration(values={",
+                                       *map(list.__getitem__, lines, self._vector.astype(np.int64).tolist()), "})"])
         return self._str
 
     def __setitem__(self, key: str, value: Any) -> None:
         super().__setitem__(key, value)
         self._hash = None
         self._str = None
+
+
+_LINES: dict[int, tuple[ConfigurationSpace, list[list[str]] | None]] = {}
+
+
+def _categorical_lines(space: ConfigurationSpace) -> list[list[str]] | None:
+    """Per hyperparameter (index order), the line ``Configuration.__str__`` writes for each choice index:
+    ``"  'name': repr(value),"`` with the value ``Configuration.__getitem__`` returns; None unless every
+    hyperparameter is categorical and none is conditional (then no vector value is NaN)."""
+    cached = _LINES.get(id(space))
+    if cached is None or cached[0] is not space:
+        lines: list[list[str]] | None = None
+        if not space.conditions and all(isinstance(hp, CategoricalHyperparameter) for hp in space.values()):
+            lines = [[f"  '{name}': {hp.to_value(np.float64(k))!r}," for k in range(hp.size)]
+                     for name, hp in space.items()]
+            if list(space.keys()) != sorted(space.keys(), key=space.index_of.get):
+                lines = None
+        cached = _LINES[id(space)] = (space, lines)
+    return cached[1]
 
 
 class FastRandomSearch(RandomSearch):
@@ -479,7 +504,7 @@ class FastLocalSearch(LocalSearch):
         the list extends the cached one (the same vector objects in the same places)."""
         cached, arr = self._array_cache
         n = len(cached)
-        vectors = [c.get_array() for c in previous_configs]
+        vectors = list(map(_VECTOR, previous_configs))  # c.get_array() is c._vector
         if len(vectors) >= n and all(map(operator.is_, vectors[:n], cached)):
             if len(vectors) > n:
                 arr = np.concatenate([arr, np.array(vectors[n:], dtype=np.float64)])
@@ -706,9 +731,9 @@ class FastLocalSearch(LocalSearch):
             nb_idx[i], nb_val[i], nb_code[i] = gen(V[i], seed, random)
             ptr[i] = 0
 
+        visited = np.zeros((n, gen.n_codes), dtype=bool)
         for i in range(n):
             renew(i)
-        visited = np.zeros((n, gen.n_codes), dtype=bool)
         active = np.ones(n, dtype=bool)
         n_no_plateau_walk = np.zeros(n, dtype=np.int64)
         obtain_n = np.full(n, self._vectorization_min_obtain, dtype=np.int64)

@@ -429,6 +429,22 @@ def test_config_list_answers_as_a_list(name: str) -> None:
     assert sum(c in listed for c in rebuilt) == 30
 
 
+@pytest.mark.parametrize("name", [*ENCODINGS, "mixed"])
+def test_hashed_configuration_string_from_choice_indices(name: str) -> None:
+    """On all-categorical spaces the string is written from precomputed lines per choice; the library's string."""
+    from ConfigSpace import Configuration
+
+    from optimizers._smac_search import HashedConfiguration, _categorical_lines
+
+    cs = _categorical_space(0) if name == "mixed" else get_encoding(name).configspace(seed=0)
+    assert (_categorical_lines(cs) is None) == (name == "C")
+    for c in cs.sample_configuration(200):
+        ours = HashedConfiguration(cs, vector=c.get_array().copy())
+        assert (str(ours), repr(ours), hash(ours)) == (str(c), repr(c), hash(c))
+        lib = Configuration(cs, values=dict(c))
+        assert (str(HashedConfiguration(cs, values=dict(c))), hash(ours)) == (str(lib), hash(lib))
+
+
 def test_hashed_configuration_keeps_the_librarys_hash_and_string() -> None:
     from ConfigSpace import Configuration
 
