@@ -15,6 +15,10 @@ Here the same algorithm runs on float64 vectors:
   ``get_one_exchange_neighbourhood`` that yields ``(index, value)`` instead of ``Configuration`` objects
   and makes the same ``RandomState`` calls (the hyperparameters' own ``_neighborhood`` and ``shuffle``);
   every acquisition call gets the same rows in the same order as the library's;
+- on all-categorical spaces (encodings A and B, NAS-Bench-201) the local search runs on arrays instead:
+  whole neighbourhoods from the seeded RNG's raw draws (:class:`CategoricalNeighbourhoods`) and all local
+  searches stepped at once (:meth:`FastLocalSearch._search_categorical`);
+- log-EI with ``scipy.special.ndtr`` for ``norm.cdf`` (:func:`_log_ei`);
 - the evaluated configurations' array is cached between calls (rows are appended, never changed).
 
 Unsupported spaces (conditions, forbiddens, non-uniform or ordinal hyperparameters), prior sampling and
