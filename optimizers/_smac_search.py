@@ -15,6 +15,10 @@ Here the same algorithm runs on float64 vectors:
   ``get_one_exchange_neighbourhood`` that yields ``(index, value)`` instead of ``Configuration`` objects
   and makes the same ``RandomState`` calls (the hyperparameters' own ``_neighborhood`` and ``shuffle``);
   every acquisition call gets the same rows in the same order as the library's;
+- on all-categorical spaces (encodings A and B, NAS-Bench-201) the local search runs on arrays instead:
+  whole neighbourhoods from the seeded RNG's raw draws (:class:`CategoricalNeighbourhoods`) and all local
+  searches stepped at once (:meth:`FastLocalSearch._search_categorical`);
+- log-EI with ``scipy.special.ndtr`` for ``norm.cdf`` (:func:`_log_ei`);
 - the evaluated configurations' array is cached between calls (rows are appended, never changed).
 
 Unsupported spaces (conditions, forbiddens, non-uniform or ordinal hyperparameters), prior sampling and
@@ -39,6 +43,8 @@ from ConfigSpace.hyperparameters import (
 )
 from ConfigSpace.hyperparameters.distributions import UnitUniformContinuousDistribution
 from ConfigSpace.util import check_configuration
+from scipy.special import ndtr
+from smac.acquisition.function import EI
 from smac.acquisition.function.abstract_acquisition_function import AbstractAcquisitionFunction
 from smac.acquisition.maximizer.local_and_random_search import LocalAndSortedRandomSearch
 from smac.acquisition.maximizer.local_search import LocalSearch
@@ -51,6 +57,7 @@ log = logging.getLogger(__name__)
 _RANDOM_SORTED = "Acquisition Function Maximizer: Random Search (sorted)"
 _RANDOM = "Acquisition Function Maximizer: Random Search"
 _LOCAL = "Acquisition Function Maximizer: Local Search"
+_VECTOR = operator.attrgetter("_vector")  # what ``Configuration.get_array()`` returns (ConfigSpace 1.2.2)
 #: SMAC's ``smac.utils.configspace.get_one_exchange_neighbourhood`` partial fixes these
 _NUM_NEIGHBORS = 8
 
@@ -71,11 +78,33 @@ def acquisition_values(function: AbstractAcquisitionFunction, X: np.ndarray) -> 
     """
     if len(X.shape) == 1:
         X = X[np.newaxis, :]
-    acq = function._compute(X)
+    acq = _log_ei(function, X) if type(function) is EI and function._log else function._compute(X)
     if np.any(np.isnan(acq)):
         idx = np.where(np.isnan(acq))[0]
         acq[idx, :] = -np.finfo(float).max
     return acq
+
+
+def _log_ei(function: EI, X: np.ndarray) -> np.ndarray:
+    """``EI._compute(X)`` with ``log=True`` (smac 2.4.1), with ``scipy.special.ndtr`` for ``norm.cdf``.
+
+    ``norm.cdf(x)`` is ``ndtr((x - 0) / 1)`` for finite ``x`` (exact), 1 at ``inf``, 0 at ``-inf``, NaN at NaN,
+    as ``ndtr`` gives them; the distribution machinery around it costs more than the rest of the call. Zero
+    predicted standard deviations (the library warns and patches them) go to the library's code.
+    """
+    assert function._model is not None and function._xi is not None
+    if function._eta is None:
+        return function._compute(X)
+    m, var_ = function._model.predict_marginalized(X)
+    std = np.sqrt(var_)
+    if np.any(std == 0.0):
+        return function._compute(X)
+    f_min = function._eta - function._xi
+    v = (f_min - m) / std
+    log_ei = (np.exp(f_min) * ndtr(v)) - (np.exp(0.5 * var_ + m) * ndtr(v - std))
+    if (log_ei < 0).any():
+        raise ValueError("Expected Improvement is smaller than 0 for at least one " "sample.")
+    return log_ei.reshape((-1, 1))
 
 
 def _plain_call(function: AbstractAcquisitionFunction | None) -> bool:
@@ -224,6 +253,153 @@ def _continuous_neighbourhood(
                      f"around {vector} (std {std}): found {offset} of {n}.")
 
 
+class _Short(Exception):
+    """The block of raw draws ran out (draw a longer one)."""
+
+
+def _mask(top: int) -> int:
+    """The smallest ``2**b - 1 >= top`` (numpy's ``gen_mask``)."""
+    return (1 << int(top).bit_length()) - 1 if top > 0 else 0
+
+
+class CategoricalNeighbourhoods:
+    """Whole one-exchange neighbourhoods of an all-categorical space as arrays, in the order
+    :func:`one_exchange_neighbours` yields them, from the same draws of the neighbourhood's seeded RNG.
+
+    On such a space every hyperparameter of ``k > 1`` choices yields exactly its ``k - 1`` other values, so a
+    neighbourhood is ``sum(k - 1)`` neighbours (31 on encoding A) and each is taken at a pick of its
+    hyperparameter whose rank among that hyperparameter's picks is below ``k - 1``. The generator draws, in
+    this order: ``randint(m, size=sum(k - 1))``, the first block of picks (``m`` hyperparameters, in the space's
+    DAG order); then, for each hyperparameter first picked in that block (in order of first pick), the two
+    shuffles of its other values (``NeighborhoodCat``'s and the exchange loop's; none for two choices); while
+    some hyperparameter is short of picks, another block of ``2 m**2`` picks and the shuffles of the
+    hyperparameters first picked in it. All of these are 32-bit MT19937 outputs used as numpy's legacy
+    ``RandomState`` uses them: ``randint(m)`` takes ``u & mask`` and rejects values above ``m - 1``
+    (``mask`` the smallest ``2**b - 1 >= m - 1``); ``shuffle`` is Fisher-Yates from the last element down,
+    swapping ``x[i]`` with ``x[random_interval(i)]``, the same masked rejection with ``i``. Here one block of
+    raw outputs is drawn after ``RandomState.seed(seed)`` and the walk over it is array arithmetic (the
+    shuffles, a few draws each, in Python); the neighbours' order is a rank computation over the picks. The
+    ``RandomState`` is re-seeded for every neighbourhood, so where its stream is left changes nothing.
+    """
+
+    def __init__(self, space: ConfigurationSpace) -> None:
+        self.dim = len(space)
+        entries = [(node.idx, int(node.hp.size)) for node in space._dag.nodes.values() if node.hp.size > 1]
+        self.m = m = len(entries)
+        self.hp_idx = np.array([i for i, _ in entries], dtype=np.int64)
+        sizes = np.array([k for _, k in entries], dtype=np.int64)
+        self.n_first = int((sizes - 1).sum())  # also the neighbourhood's size
+        self.size = self.n_first
+        self.n_next = 2 * m * m
+        self.needed = sizes - 1
+        self.pick_top, self.pick_mask = np.uint64(m - 1), np.uint64(_mask(m - 1))
+        self.entry = np.repeat(np.arange(m), sizes - 1)  # the yields: entry and rank among its picks
+        self.rank = np.concatenate([np.arange(k - 1) for k in sizes.tolist()])
+        self.binary = np.flatnonzero(sizes == 2)
+        self.shuffled = bool((sizes > 2).any())
+        self.others = [[[float(v) for v in range(k) if v != p] for p in range(k)] for k in sizes.tolist()]
+        self.interval_mask = [_mask(i) for i in range(int(sizes.max()))]
+        # raw outputs per neighbourhood: the first two blocks and the shuffles, at their mean rejection rates
+        accept = (m) / (_mask(m - 1) + 1)
+        shuffle = sum(2 * sum((_mask(i) + 1) / (i + 1) for i in range(1, k - 1)) for k in sizes.tolist())
+        self.n_raw = int(1.1 * ((self.n_first + self.n_next) / accept + shuffle)) + 64
+        # visited-value codes: one per (hyperparameter, distinct value as Configuration.__getitem__ returns it)
+        hps = list(space.values())
+        self.code = np.zeros((m, int(sizes.max())), dtype=np.int64)
+        offset = 0
+        for e, (i, k) in enumerate(entries):
+            canon: dict[Any, int] = {}
+            for v in range(k):
+                self.code[e, v] = offset + canon.setdefault(hps[i].to_value(np.float64(v)), v)
+            offset += k
+        self.n_codes = offset
+
+    @staticmethod
+    def supports(space: ConfigurationSpace) -> bool:
+        """All-categorical :func:`supported_space` spaces with at least two hyperparameters of two or more
+        choices (with one, ``randint(1)`` draws nothing)."""
+        return supported_space(space) and all(isinstance(hp, CategoricalHyperparameter) for hp in space.values()) \
+            and sum(hp.size > 1 for hp in space.values()) >= 2
+
+    def __call__(self, vector: np.ndarray, seed: int, random: np.random.RandomState
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(hyperparameter indices, new vector values, visited-value codes) of the neighbourhood of ``vector``
+        that ``one_exchange_neighbours(space, vector, seed, ...)`` yields; ``random`` is re-seeded with ``seed``."""
+        n_raw = self.n_raw
+        while True:
+            random.seed(seed)
+            try:
+                return self._walk(vector, random._bit_generator.random_raw(n_raw))
+            except _Short:
+                n_raw *= 2
+
+    def _walk(self, vector: np.ndarray, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        m = self.m
+        pivots = vector[self.hp_idx].astype(np.int64)
+        pop = np.empty(self.code.shape, dtype=np.float64)  # per entry, its values in the order popped
+        pop[self.binary, 0] = 1.0 - pivots[self.binary]  # the other of two choices (vectors 0 and 1)
+        masked = raw & self.pick_mask
+        accepted = np.flatnonzero(masked <= self.pick_top)  # positions of the draws randint(m) keeps
+        if len(accepted) < self.n_first:
+            raise _Short
+        where = accepted[:self.n_first]
+        picks = masked[where].astype(np.int64)
+        p = int(where[-1]) + 1
+        if self.shuffled:  # shuffles in order of first pick (dict keys keep insertion order)
+            p = self._shuffle(dict.fromkeys(picks.tolist()), pivots, pop, raw, p)
+        counts = np.bincount(picks, minlength=m)
+        order = None
+        while not (counts >= self.needed).all():
+            k = int(np.searchsorted(accepted, p))
+            if k + self.n_next > len(accepted):
+                raise _Short
+            where = accepted[k:k + self.n_next]
+            n_before = len(picks)
+            picks = np.concatenate((picks, masked[where].astype(np.int64)))
+            p = int(where[-1]) + 1
+            counts = np.bincount(picks, minlength=m)
+            order = np.argsort(picks.astype(np.uint8) if m <= 256 else picks, kind="stable")
+            if self.shuffled:
+                starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+                new = np.flatnonzero(counts > 0)
+                first = order[starts[new]]
+                new, first = new[first >= n_before], first[first >= n_before]  # first picked in this block
+                p = self._shuffle(new[np.argsort(first)].tolist(), pivots, pop, raw, p)
+        if order is None:
+            order = np.argsort(picks.astype(np.uint8) if m <= 256 else picks, kind="stable")
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        position = order[starts[self.entry] + self.rank]  # where each (entry, rank) is picked
+        o = np.argsort(position)
+        entry, rank = self.entry[o], self.rank[o]
+        values = pop[entry, rank]
+        return self.hp_idx[entry], values, self.code[entry, values.astype(np.int64)]
+
+    def _shuffle(self, entries: Any, pivots: np.ndarray, pop: np.ndarray, raw: np.ndarray, p: int) -> int:
+        """The two shuffles of each entry's other values (entries of more than two choices), in the given
+        order, from the raw outputs at ``p`` on; returns the position after the last one used."""
+        n_raw = len(raw)
+        masks = self.interval_mask
+        for e in entries:
+            x = self.others[e][pivots[e]]
+            n = len(x)
+            if n < 2:
+                continue
+            x = list(x)
+            for _ in range(2):  # NeighborhoodCat's shuffle, then the exchange loop's
+                for i in range(n - 1, 0, -1):
+                    mask = masks[i]
+                    while True:
+                        if p >= n_raw:
+                            raise _Short
+                        j = int(raw[p]) & mask
+                        p += 1
+                        if j <= i:
+                            break
+                    x[i], x[j] = x[j], x[i]
+            pop[e, :n] = x[::-1]
+        return p
+
+
 class HashedConfiguration(Configuration):
     """A ``Configuration`` that keeps its hash and its string: ConfigSpace hashes ``repr(config)``, rebuilt on every
     call, SMAC's run history hashes each configuration many times per trial, and its intensifier and run history
@@ -240,13 +416,37 @@ class HashedConfiguration(Configuration):
 
     def __str__(self) -> str:
         if self._str is None:
-            self._str = super().__str__()
+            lines = _categorical_lines(self.config_space) if self._values is None else None
+            if lines is None:
+                self._str = super().__str__()
+            else:  # Configuration.__str__ of the values the vector's choice indices give
+                self._str = "\n".join(["Configuration(values={",
+                                       *map(list.__getitem__, lines, self._vector.astype(np.int64).tolist()), "})"])
         return self._str
 
     def __setitem__(self, key: str, value: Any) -> None:
         super().__setitem__(key, value)
         self._hash = None
         self._str = None
+
+
+_LINES: dict[int, tuple[ConfigurationSpace, list[list[str]] | None]] = {}
+
+
+def _categorical_lines(space: ConfigurationSpace) -> list[list[str]] | None:
+    """Per hyperparameter (index order), the line ``Configuration.__str__`` writes for each choice index:
+    ``"  'name': repr(value),"`` with the value ``Configuration.__getitem__`` returns; None unless every
+    hyperparameter is categorical and none is conditional (then no vector value is NaN)."""
+    cached = _LINES.get(id(space))
+    if cached is None or cached[0] is not space:
+        lines: list[list[str]] | None = None
+        if not space.conditions and all(isinstance(hp, CategoricalHyperparameter) for hp in space.values()):
+            lines = [[f"  '{name}': {hp.to_value(np.float64(k))!r}," for k in range(hp.size)]
+                     for name, hp in space.items()]
+            if list(space.keys()) != sorted(space.keys(), key=space.index_of.get):
+                lines = None
+        cached = _LINES[id(space)] = (space, lines)
+    return cached[1]
 
 
 class FastRandomSearch(RandomSearch):
@@ -289,6 +489,8 @@ class FastLocalSearch(LocalSearch):
         super().__init__(*args, **kwargs)
         self._fast = supported_space(self._configspace) and self.n_jobs == 1
         self._rng_pool: list[np.random.RandomState] = []
+        self._categorical = CategoricalNeighbourhoods(self._configspace) \
+            if self._fast and CategoricalNeighbourhoods.supports(self._configspace) else None
         self._array_cache: tuple[list[np.ndarray], np.ndarray] = ([], np.empty((0, len(self._configspace))))
         space = self._configspace
         # visited-value tracking of SMAC's local search: categorical and small integer hyperparameters,
@@ -306,7 +508,7 @@ class FastLocalSearch(LocalSearch):
         the list extends the cached one (the same vector objects in the same places)."""
         cached, arr = self._array_cache
         n = len(cached)
-        vectors = [c.get_array() for c in previous_configs]
+        vectors = list(map(_VECTOR, previous_configs))  # c.get_array() is c._vector
         if len(vectors) >= n and all(map(operator.is_, vectors[:n], cached)):
             if len(vectors) > n:
                 arr = np.concatenate([arr, np.array(vectors[n:], dtype=np.float64)])
@@ -344,6 +546,8 @@ class FastLocalSearch(LocalSearch):
     def _search(self, start_points: list[Configuration]) -> list[tuple[float, Configuration]]:
         if not (self._fast and _plain_call(self._acquisition_function)):
             return super()._search(start_points)
+        if self._categorical is not None:
+            return self._search_categorical(start_points)
         return self._search_vectors(start_points)
 
     def _value(self, idx: int, vector_value: float) -> Any:
@@ -489,6 +693,118 @@ class FastLocalSearch(LocalSearch):
         for a, vec, obj in zip(acq_val_candidates, vectors, objects):
             out.append((a, obj if obj is not None else HashedConfiguration(space, vector=vec.copy())))
         return out
+
+
+    def _search_categorical(self, start_points: list[Configuration]) -> list[tuple[float, Configuration]]:
+        """smac 2.4.1 ``LocalSearch._search`` on an all-categorical space, all local searches at once as arrays.
+
+        Each neighbourhood is generated whole (:class:`CategoricalNeighbourhoods`, seeded from ``self._rng`` at
+        the same points, in the same order) and read through a pointer: per step a local search takes the next
+        ``obtain_n`` neighbours (fewer, and ``StopIteration``'s bookkeeping, at the neighbourhood's end), drops
+        those whose changed value it visited since its last move, and the acquisition function gets the kept
+        neighbours of all active searches in one call, in the library's order. A search moves to its first
+        neighbour of higher value (``check_configuration`` cannot fail here: legal choice indices, no conditions,
+        no forbiddens); otherwise the first neighbour of equal value since its last move is its plateau step. A
+        categorical neighbourhood never repeats a value or keeps the current one, and does not depend on the
+        neighbourhood radius (``stdev``), which is therefore not tracked.
+        """
+        acq_function = self._acquisition_function
+        assert acq_function is not None and self._categorical is not None
+        gen = self._categorical
+        space = self._configspace
+        if isinstance(start_points, Configuration):
+            start_points = [start_points]
+        n = len(start_points)
+        V = np.array([c.get_array() for c in start_points], dtype=np.float64)
+        acq_start = acquisition_values(acq_function, V.copy())
+        cur = np.array([float(acq_start[0][0])] if n == 1 else [float(a[0]) for a in acq_start])
+        moved = np.zeros(n, dtype=bool)
+
+        size = gen.size
+        nb_idx = np.empty((n, size), dtype=np.int64)
+        nb_val = np.empty((n, size), dtype=np.float64)
+        nb_code = np.empty((n, size), dtype=np.int64)
+        ptr = np.zeros(n, dtype=np.int64)
+        if not self._rng_pool:
+            self._rng_pool.append(np.random.RandomState())
+        random = self._rng_pool[0]
+        rng = self._rng
+
+        def renew(i: int) -> None:
+            seed = rng.randint(low=0, high=100000)
+            nb_idx[i], nb_val[i], nb_code[i] = gen(V[i], seed, random)
+            ptr[i] = 0
+
+        visited = np.zeros((n, gen.n_codes), dtype=bool)
+        for i in range(n):
+            renew(i)
+        active = np.ones(n, dtype=bool)
+        n_no_plateau_walk = np.zeros(n, dtype=np.int64)
+        obtain_n = np.full(n, self._vectorization_min_obtain, dtype=np.int64)
+        max_obtain = self._vectorization_max_obtain
+        plateau_steps = self._n_steps_plateau_walk
+        has_equal = np.zeros(n, dtype=bool)
+        equal = np.empty_like(V)  # the first neighbour of equal value since the last move
+
+        num_iters = 0
+        while active.any():
+            if num_iters == self._max_steps:
+                break
+            num_iters += 1
+            act = np.flatnonzero(active)
+            rem = size - ptr[act]
+            take = obtain_n[act]
+            stop = take > rem  # StopIteration before obtain_n neighbours
+            count = np.minimum(take, rem)
+            cand = np.repeat(act, count)
+            slot = ptr[cand] + (np.arange(len(cand)) - np.repeat(np.cumsum(count) - count, count))
+            ptr[act] += count
+            codes = nb_code[cand, slot]
+            keep = ~visited[cand, codes]
+            cand, slot, codes = cand[keep], slot[keep], codes[keep]
+            visited[cand, codes] = True
+            new_neighborhood = np.zeros(n, dtype=bool)
+            stopped = act[stop]
+            new_neighborhood[stopped] = True
+            obtain_n[stopped] = np.bincount(cand, minlength=n)[stopped]
+            improved = np.zeros(n, dtype=bool)
+            if len(cand):
+                X = V[cand]
+                X[np.arange(len(cand)), nb_idx[cand, slot]] = nb_val[cand, slot]
+                a = acquisition_values(acq_function, X)[:, 0]
+                c = cur[cand]
+                up = np.flatnonzero(a > c)
+                if len(up):
+                    who, first = np.unique(cand[up], return_index=True)
+                    rows = up[first]
+                    V[who], cur[who] = X[rows], a[rows]
+                    moved[who] = improved[who] = new_neighborhood[who] = True
+                    has_equal[who] = False
+                    visited[who] = False
+                    obtain_n[who] = 1
+                same = np.flatnonzero((a == c) & ~improved[cand] & ~has_equal[cand])
+                if len(same):
+                    who, first = np.unique(cand[same], return_index=True)
+                    equal[who] = X[same[first]]
+                    has_equal[who] = True
+
+            o = obtain_n[act]
+            obtain_n[act] = np.where((o == 0) | improved[act], 2, np.minimum(o * 2, max_obtain))
+            for i in np.flatnonzero(new_neighborhood).tolist():
+                if not improved[i] and n_no_plateau_walk[i] < plateau_steps:
+                    if has_equal[i]:
+                        V[i] = equal[i]
+                        moved[i] = True
+                        has_equal[i] = False
+                        visited[i] = False
+                    n_no_plateau_walk[i] += 1
+                if n_no_plateau_walk[i] >= plateau_steps:
+                    active[i] = False
+                    continue
+                renew(i)
+
+        return [(float(cur[i]), HashedConfiguration(space, vector=V[i].copy()) if moved[i] else start_points[i])
+                for i in range(n)]
 
 
 class FastLocalAndSortedRandomSearch(LocalAndSortedRandomSearch):

@@ -119,6 +119,45 @@ def test_continuous_neighbourhood_equals_configspaces() -> None:
                 assert _same_state(lib, ours), (vector, std, n)
 
 
+
+def _categorical_space(seed: int) -> ConfigurationSpace:
+    """One-choice, two-, three-, six- (NeighborhoodCat's arange cache) and thirty-choice (no cache) categoricals,
+    with non-integer choices, in an order that differs from the DAG's (alphabetical)."""
+    cs = ConfigurationSpace(seed=seed)
+    cs.add([CategoricalHyperparameter("z_one", ["only"]), CategoricalHyperparameter("b_two", [True, False]),
+            CategoricalHyperparameter("y_three", ["x", "y", "z"]),
+            CategoricalHyperparameter("c_six", [0.5, 1.5, 2.5, 3.5, 4.5, 5.5]),
+            CategoricalHyperparameter("a_thirty", list(range(30))), CategoricalHyperparameter("x_two", [3, 4])])
+    return cs
+
+
+@pytest.mark.parametrize("name", [*ENCODINGS[:2], "nb201", "mixed"])
+def test_categorical_neighbourhoods_equal_get_one_exchange_neighbourhood(name: str) -> None:
+    """Whole neighbourhoods as arrays: the same neighbours in the same order as ConfigSpace's generator, and
+    visited-value codes equal exactly for equal (hyperparameter, value) pairs."""
+    from optimizers._smac_search import CategoricalNeighbourhoods
+
+    cs = _categorical_space(2) if name == "mixed" else get_encoding(name).configspace(seed=2)
+    assert CategoricalNeighbourhoods.supports(cs)
+    gen = CategoricalNeighbourhoods(cs)
+    names = list(cs.keys())
+    random = np.random.RandomState(0)
+    codes: dict[tuple[str, object], int] = {}
+    for i, config in enumerate(cs.sample_configuration(60)):
+        for seed in (7 * i, 99999 - i, 50000 + 13 * i):
+            expected = _vectors(get_one_exchange_neighbourhood(config, seed=seed, num_neighbors=8, stdev=0.2))
+            idx, values, code = gen(config.get_array(), seed, random)
+            assert len(idx) == gen.size == len(expected)
+            got = np.repeat(config.get_array()[np.newaxis, :], len(idx), axis=0)
+            got[np.arange(len(idx)), idx] = values
+            assert np.array_equal(got, expected), (i, seed)
+            for j, v, c in zip(idx.tolist(), values.tolist(), code.tolist()):
+                value = cs[names[j]].to_value(np.float64(v))
+                assert codes.setdefault((names[j], value), c) == c
+    assert len(set(codes.values())) == len(codes)
+    assert not CategoricalNeighbourhoods.supports(get_encoding("C").configspace())
+
+
 # -- acquisition maximisation -------------------------------------------------------------------------------
 def _trained_acquisition(cs: ConfigurationSpace, seed: int, n: int = 80):
     """EI (log) on SMAC's forest with our settings, trained on ``n`` random configurations whose costs tie
@@ -161,27 +200,57 @@ def test_random_search_equals_smacs(name: str) -> None:
     assert _same_state(lib._rng, ours._rng) and _same_state(cs_lib.random, cs_ours.random)
 
 
-@pytest.mark.parametrize(("name", "seed"), [("A", 0), ("A", 1), ("B", 0), ("C", 0), ("nb201", 0), ("nb201", 1)])
+@pytest.mark.parametrize(("name", "seed"), [("A", 0), ("A", 1), ("A", 2), ("A", 3), ("B", 0), ("B", 1), ("C", 0),
+                                          ("nb201", 0), ("nb201", 1), ("mixed", 0), ("mixed", 1)])
 def test_local_search_equals_smacs(name: str, seed: int) -> None:
+    """All-categorical spaces take the array search (:meth:`FastLocalSearch._search_categorical`), C the
+    vector transcription; the same end points, values and RNG state as SMAC's ``LocalSearch``."""
     from smac.acquisition.maximizer.local_search import LocalSearch
 
     from optimizers._smac_search import FastLocalSearch
 
-    enc = get_encoding(name)
-    cs = enc.configspace(seed=6 + seed)
-    acq = _trained_acquisition(cs, seed=seed)
+    cs = _categorical_space(6 + seed) if name == "mixed" else get_encoding(name).configspace(seed=6 + seed)
+    acq = _trained_acquisition(cs, seed=seed, n=80 if seed < 2 else 400)
     previous = list(cs.sample_configuration(40))
-    starts = [(0.0, c) for c in cs.sample_configuration(5)]
+    starts = [(0.0, c) for c in cs.sample_configuration(5 if seed < 2 else 12)]
     lib = LocalSearch(cs, acquisition_function=acq, seed=seed)
     ours = FastLocalSearch(cs, acquisition_function=acq, seed=seed)
+    assert (ours._categorical is None) == (name == "C")
     for _ in range(2):  # the second call reuses the cached array of the previous configurations
         a = lib._maximize(previous, 5, additional_start_points=starts)
         b = ours._maximize(previous, 5, additional_start_points=starts)
+        assert [c.origin for _, c in a] == [c.origin for _, c in b]
         assert _values(a) == _values(b)
         assert np.array_equal(_vectors(c for _, c in a), _vectors(c for _, c in b))
         assert _same_state(lib._rng, ours._rng)
         previous += list(cs.sample_configuration(3))
 
+
+
+@pytest.mark.parametrize("name", ENCODINGS)
+def test_log_ei_equals_smacs(name: str) -> None:
+    """The acquisition values of the fast paths equal ``EI._compute`` (log) bit for bit: random points, the
+    training points, other incumbent values and ``xi``, and a forest whose trees all agree (its variance is
+    floored at ``VERY_SMALL_NUMBER``)."""
+    from smac.acquisition.function import EI
+    from smac.model.random_forest import RandomForest
+
+    from optimizers._smac_search import _log_ei, acquisition_values
+
+    cs = get_encoding(name).configspace(seed=8)
+    acq = _trained_acquisition(cs, seed=8, n=200)
+    X = np.concatenate([_vectors(cs.sample_configuration(3000)), acq.model._rf.trainX])
+    for eta, xi in ((acq._eta, 0.0), (-1.2, 0.0), (-3.5, 0.01), (0.0, 0.0)):
+        acq.update(model=acq.model, eta=eta, xi=xi)
+        for q in (X, X[:1], X[7:9]):
+            expected = acq._compute(q)
+            assert np.array_equal(_log_ei(acq, q), expected)
+            assert np.array_equal(acquisition_values(acq, q), expected)
+    flat = RandomForest(cs, log_y=True, n_trees=5, seed=0, max_leaf_nodes=None)  # all trees agree
+    flat.train(np.repeat(X[:1], 4, axis=0), np.full((4, 1), -1.0))
+    agreed = EI(xi=0.0, log=True)
+    agreed.update(model=flat, eta=-1.5)
+    assert np.array_equal(_log_ei(agreed, X[:50]), agreed._compute(X[:50]))
 
 # -- model --------------------------------------------------------------------------------------------------
 def test_forest_equals_smacs_forest() -> None:
@@ -358,6 +427,22 @@ def test_config_list_answers_as_a_list(name: str) -> None:
     for c in configs + rebuilt:
         assert (c in listed) == (c in plain)
     assert sum(c in listed for c in rebuilt) == 30
+
+
+@pytest.mark.parametrize("name", [*ENCODINGS, "mixed"])
+def test_hashed_configuration_string_from_choice_indices(name: str) -> None:
+    """On all-categorical spaces the string is written from precomputed lines per choice; the library's string."""
+    from ConfigSpace import Configuration
+
+    from optimizers._smac_search import HashedConfiguration, _categorical_lines
+
+    cs = _categorical_space(0) if name == "mixed" else get_encoding(name).configspace(seed=0)
+    assert (_categorical_lines(cs) is None) == (name == "C")
+    for c in cs.sample_configuration(200):
+        ours = HashedConfiguration(cs, vector=c.get_array().copy())
+        assert (str(ours), repr(ours), hash(ours)) == (str(c), repr(c), hash(c))
+        lib = Configuration(cs, values=dict(c))
+        assert (str(HashedConfiguration(cs, values=dict(c))), hash(ours)) == (str(lib), hash(lib))
 
 
 def test_hashed_configuration_keeps_the_librarys_hash_and_string() -> None:
