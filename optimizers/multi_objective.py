@@ -15,6 +15,7 @@ import numpy as np
 from nasbench_bench.optimizer import Optimizer, check_number
 from nasbench_bench.oracle import Evaluation, Oracle
 from optimizers.random_search import RandomSearch
+from optimizers.regularized_evolution import mutate, mutation_geometry
 
 
 class MORandomSearch(RandomSearch):
@@ -80,10 +81,7 @@ class MORegularizedEvolution(Optimizer):
     def begin(self, oracle: Oracle, workers: int) -> None:
         self._population: deque[tuple[np.ndarray, tuple[float, ...]]] = deque()
         self._ranked: tuple[np.ndarray, np.ndarray] | None = None
-        p = self.encoding.params
-        self._sizes = [q.n_values for q in p]
-        self._lowers = [0.0 if q.kind == "cat" else float(q.lower) for q in p]
-        self._spans = [float(q.upper - q.lower) for q in p]
+        self._geometry = mutation_geometry(self.encoding)
 
     def run(self, oracle: Oracle) -> None:
         self.begin(oracle, 1)
@@ -106,14 +104,7 @@ class MORegularizedEvolution(Optimizer):
             if rank[c] < rank[best] or (rank[c] == rank[best] and crowd[c] > crowd[best]):
                 best = c
         child = population[best][0].copy()
-        i = int(draws[k] * len(self._sizes))
-        n = self._sizes[i]
-        if n is None:
-            child[i] = self._lowers[i] + draws[k + 1] * self._spans[i]
-        else:
-            cur = int(child[i] - self._lowers[i])
-            new = int(draws[k + 1] * (n - 1))
-            child[i] = self._lowers[i] + (new + 1 if new >= cur else new)
+        mutate(child, draws[k], draws[k + 1], self._geometry)
         return child
 
     def tell(self, config: np.ndarray, evaluation: Evaluation) -> None:  # type: ignore[override]

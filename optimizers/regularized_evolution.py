@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from typing import Any
 
 import numpy as np
 
@@ -55,10 +56,7 @@ class RegularizedEvolution(Optimizer):
                 population.popleft()
 
     def _mutation_geometry(self) -> tuple[list[int | None], list[float], list[float]]:
-        """Per parameter: number of values (None for floats), lower bound, span."""
-        p = self.encoding.params
-        return ([q.n_values for q in p], [0.0 if q.kind == "cat" else float(q.lower) for q in p],
-                [float(q.upper - q.lower) for q in p])
+        return mutation_geometry(self.encoding)
 
     def begin(self, oracle: Oracle, workers: int) -> None:
         self._population: deque[tuple[list[float], float]] = deque()
@@ -90,6 +88,28 @@ class RegularizedEvolution(Optimizer):
         return ev.value
 
 
+def mutation_geometry(encoding: Any) -> tuple[list[int | None], list[float], list[float]]:
+    """Per parameter of ``encoding``: number of values (None for floats), lower bound, span."""
+    p = encoding.params
+    return ([q.n_values for q in p], [0.0 if q.kind == "cat" else float(q.lower) for q in p],
+            [float(q.upper - q.lower) for q in p])
+
+
+def mutate(child: Any, draw_param: float, draw_value: float,
+           geometry: tuple[list[int | None], list[float], list[float]]) -> None:
+    """Change one parameter of ``child`` in place: parameter ``int(draw_param * dim)``, to a different value chosen
+    by ``draw_value`` (uniform among the others; floats: a fresh uniform value)."""
+    sizes, lowers, spans = geometry
+    i = int(draw_param * len(sizes))
+    n = sizes[i]
+    if n is None:
+        child[i] = lowers[i] + draw_value * spans[i]
+    else:
+        cur = int(child[i] - lowers[i])
+        new = int(draw_value * (n - 1))
+        child[i] = lowers[i] + (new + 1 if new >= cur else new)
+
+
 def _child(
     population: deque[tuple[list[float], float]], draws: list[float], pop_size: int, k: int,
     geometry: tuple[list[int | None], list[float], list[float]],
@@ -101,14 +121,6 @@ def _child(
         cand = population[int(draws[j] * pop_size)]
         if cand[1] > best[1]:
             best = cand
-    sizes, lowers, spans = geometry
     child = list(best[0])
-    i = int(draws[k] * len(sizes))
-    n = sizes[i]
-    if n is None:
-        child[i] = lowers[i] + draws[k + 1] * spans[i]
-    else:
-        cur = int(child[i] - lowers[i])
-        new = int(draws[k + 1] * (n - 1))
-        child[i] = lowers[i] + (new + 1 if new >= cur else new)
+    mutate(child, draws[k], draws[k + 1], geometry)
     return child
