@@ -24,8 +24,9 @@ from typing import Any
 import numpy as np
 
 from nasbench_bench.encodings import Encoding
+from nasbench_bench.optimizer import OptimizerError, check_number
 
-__all__ = ["Hypercube", "crossover_bin", "fix_boundary", "mutation_rand1"]
+__all__ = ["Hypercube", "check_de_hyperparameters", "crossover_bin", "fix_boundary", "mutation_rand1"]
 
 
 class Hypercube:
@@ -116,3 +117,13 @@ def fix_boundary(rng: np.random.Generator, x: np.ndarray, kind: str) -> np.ndarr
     else:
         x[bad] = np.clip(x[bad], a_min=0, a_max=1)
     return x
+
+
+def check_de_hyperparameters(cls: Any, hp: Any) -> None:
+    """The DE operator settings ``de`` and ``dehb`` share: ``mutation_factor`` > 0, ``crossover_prob`` in [0, 1],
+    ``boundary_fix`` 'random' or 'clip'."""
+    check_number(cls, hp, "mutation_factor", minimum=0, exclusive_minimum=True)
+    check_number(cls, hp, "crossover_prob", minimum=0, maximum=1)
+    if hp["boundary_fix"] not in ("random", "clip"):
+        raise OptimizerError(f"optimizer {cls.name!r}: hyperparameter boundary_fix={hp['boundary_fix']!r} must be "
+                             "'random' or 'clip'")

@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from nasbench_bench.optimizer import Optimizer, OptimizerError, check_number
+from nasbench_bench.optimizer import Optimizer, check_number
 from nasbench_bench.oracle import Evaluation
-from optimizers._hypercube import Hypercube, crossover_bin, fix_boundary, mutation_rand1
+from optimizers._hypercube import Hypercube, check_de_hyperparameters, crossover_bin, fix_boundary, mutation_rand1
 
 __all__ = ["DE"]
 
@@ -41,11 +41,7 @@ class DE(Optimizer):
     @classmethod
     def check_hyperparameters(cls, hp: dict) -> None:
         check_number(cls, hp, "population_size", integer=True, minimum=3)
-        check_number(cls, hp, "mutation_factor", minimum=0, exclusive_minimum=True)
-        check_number(cls, hp, "crossover_prob", minimum=0, maximum=1)
-        if hp["boundary_fix"] not in ("random", "clip"):
-            raise OptimizerError(f"optimizer 'de': hyperparameter boundary_fix={hp['boundary_fix']!r} must be "
-                                 "'random' or 'clip'")
+        check_de_hyperparameters(cls, hp)
 
     def setup(self) -> None:
         self.space = Hypercube(self.encoding)

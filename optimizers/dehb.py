@@ -16,9 +16,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from nasbench_bench.optimizer import OptimizerError, check_number
+from nasbench_bench.optimizer import check_number
 from nasbench_bench.oracle import Evaluation, Fidelity
-from optimizers._hypercube import Hypercube, crossover_bin, fix_boundary, mutation_rand1
+from optimizers._hypercube import Hypercube, check_de_hyperparameters, crossover_bin, fix_boundary, mutation_rand1
 from optimizers._multifidelity import Job, MultiFidelityOptimizer, continues
 
 __all__ = ["DEHB", "bracket_plan"]
@@ -135,11 +135,7 @@ class DEHB(MultiFidelityOptimizer):
     @classmethod
     def check_hyperparameters(cls, hp: dict) -> None:
         check_number(cls, hp, "eta", minimum=1, exclusive_minimum=True)
-        check_number(cls, hp, "mutation_factor", minimum=0, exclusive_minimum=True)
-        check_number(cls, hp, "crossover_prob", minimum=0, maximum=1)
-        if hp["boundary_fix"] not in ("random", "clip"):
-            raise OptimizerError(f"optimizer 'dehb': hyperparameter boundary_fix={hp['boundary_fix']!r} must be "
-                                 "'random' or 'clip'")
+        check_de_hyperparameters(cls, hp)
 
     def setup(self) -> None:
         self.fidelity_ladder: list[Fidelity] = []
