@@ -270,12 +270,16 @@ def _from_factory(prefix: str, argument: str) -> type[Optimizer]:
     return cls
 
 
-def inner_optimizer(prefix: str, argument: str) -> type[Optimizer]:
-    """The optimizer a wrapper ``prefix:argument`` wraps (``OptimizerError`` naming the form if unknown)."""
+def inner_optimizer(prefix: str, argument: str, single_fidelity: str = "") -> type[Optimizer]:
+    """The optimizer a wrapper ``prefix:argument`` wraps (``OptimizerError`` naming the form if unknown). A wrapper
+    of single-fidelity optimizers passes ``single_fidelity``: what it wraps, said when refusing a multi-fidelity one."""
     try:
-        return get_optimizer(argument)
+        inner = get_optimizer(argument)
     except KeyError as exc:
         raise OptimizerError(f"{prefix}:{argument}: {exc.args[0]}") from None
+    if single_fidelity and inner.multi_fidelity:
+        raise OptimizerError(f"{prefix}:{argument}: {inner.name or argument!r} is multi-fidelity; {single_fidelity}")
+    return inner
 
 
 def wrapper_class(prefix: str, base: type[Optimizer], own_defaults: Mapping[str, Any], inner: type[Optimizer],

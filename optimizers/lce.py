@@ -257,9 +257,6 @@ def _warn_no_low(name: str, oracle: Oracle) -> None:
 @cache
 def make_lce(argument: str) -> type[Optimizer]:
     """The class of ``lce:<argument>``: :class:`LCE` around the single-fidelity optimizer ``argument``."""
-    inner = inner_optimizer("lce", argument)
-    if inner.multi_fidelity:
-        raise OptimizerError(f"lce:{argument}: {inner.name or argument!r} is multi-fidelity; LCE wraps "
-                             "single-fidelity optimizers")
+    inner = inner_optimizer("lce", argument, single_fidelity="LCE wraps single-fidelity optimizers")
     return wrapper_class("lce", LCE, LCE_DEFAULTS, inner, argument,
                          "LCE around {label} (see :class:`optimizers.lce.LCE`).")

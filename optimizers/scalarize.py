@@ -126,10 +126,7 @@ class Scalarize(Optimizer):
 @cache
 def make_scalarize(argument: str) -> type[Optimizer]:
     """The class of ``scalarize:<argument>``: :class:`Scalarize` around the single-objective optimizer ``argument``."""
-    inner = inner_optimizer("scalarize", argument)
-    if inner.multi_fidelity:
-        raise OptimizerError(f"scalarize:{argument}: {inner.name or argument!r} is multi-fidelity; the scalarisation "
-                             "wraps single-fidelity optimizers")
+    inner = inner_optimizer("scalarize", argument, single_fidelity="the scalarisation wraps single-fidelity optimizers")
     if (inner.name or argument) in READS_VALID_ACC:
         raise OptimizerError(f"scalarize:{argument}: {inner.name or argument!r} reads the validation value directly, "
                              "so a scalarisation would not reach it")
