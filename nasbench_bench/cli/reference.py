@@ -87,21 +87,23 @@ def _markdown(root: argparse.ArgumentParser) -> str:
     out.append("\n## nasbench-bench\n\n| option | what it does |\n| --- | --- |\n")
     out.append("\n".join(_option_rows(root)) + "\n")
     for name, help_text, sub in _subcommands(root, "nasbench-bench"):
-        out.append(f"\n## {name}\n\n{_cell(help_text)}\n\n```text\n{sub.format_usage().strip()}\n```\n")
-        rows = _option_rows(sub)
-        if rows:
-            out.append("\n| option | what it does |\n| --- | --- |\n" + "\n".join(rows) + "\n")
+        out.append(_section(name, help_text, sub))
         if name == "nasbench-bench bench":  # each benchmark parses its own options (`bench NAME --help`)
             from nasbench_bench.cli.bench import BENCHMARKS, bench_parser
 
             for bench in BENCHMARKS:
                 parser, _ = bench_parser(bench)
-                out.append(f"\n## {name} {bench}\n\n{_cell(parser.description or '')}\n\n"
-                           f"```text\n{parser.format_usage().strip()}\n```\n")
-                rows = _option_rows(parser)
-                if rows:
-                    out.append("\n| option | what it does |\n| --- | --- |\n" + "\n".join(rows) + "\n")
+                out.append(_section(f"{name} {bench}", parser.description or "", parser))
     return "".join(out)
+
+
+def _section(name: str, help_text: str, parser: argparse.ArgumentParser) -> str:
+    """One command's part of the page: heading, help line, usage, option table."""
+    text = f"\n## {name}\n\n{_cell(help_text)}\n\n```text\n{parser.format_usage().strip()}\n```\n"
+    rows = _option_rows(parser)
+    if rows:
+        text += "\n| option | what it does |\n| --- | --- |\n" + "\n".join(rows) + "\n"
+    return text
 
 
 if __name__ == "__main__":
