@@ -127,7 +127,7 @@ def run(experiment: str | os.PathLike[str] | Mapping[str, Any] | None = None, *,
     ``"inline"`` when an optimizer class is defined in ``__main__`` (a notebook cell). Bad keys raise
     :class:`~nasbench_bench.experiment.ExperimentError` naming them.
     """
-    from nasbench_bench.runner import clamp_jobs, run_experiment
+    from nasbench_bench.runner import run_experiment
 
     if experiment is None:
         raw: dict[str, Any] = {}
@@ -151,10 +151,6 @@ def run(experiment: str | os.PathLike[str] | Mapping[str, Any] | None = None, *,
     elif local and executor != "inline":
         raise ExperimentError(f"{source}: an optimizer class defined in __main__ cannot run in worker processes; "
                               "use executor='inline' or put the class in an importable module")
-    if executor == "process":
-        jobs, note = clamp_jobs(jobs)
-        if note:
-            log.warning("jobs: %s", note)
     target = Path(out) if out is not None else Path("results") / exp.name
     summary = run_experiment(exp, target, jobs=jobs, executor=executor, progress=progress)
     if summary.failures:
